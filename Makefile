@@ -1,0 +1,39 @@
+# Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
+CARGO ?= cargo
+
+.PHONY: build test lint unit run es-install es-up es-down clean
+
+## Release build of the service (target/release/elastic-ingest).
+build:
+	$(CARGO) build --release --locked -p elastic-ingest
+
+## The whole check: installs the ES stand-in if missing, then formatting, lints and every test.
+test: es-install lint
+	$(CARGO) build --locked --workspace --bins
+	$(CARGO) test --locked --workspace
+
+## Tests only (no lint), for a quick loop.
+unit: es-install
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+## The zero-credential demo: local stand-in + service. Extra arguments: make run ARGS="--debug".
+run:
+	scripts/demo.sh $(ARGS)
+
+es-install:
+	scripts/install-osmem.sh
+
+## Start / stop the Elasticsearch stand-in on localhost:9200 (ES_PORT=... to change), user elastic/changeme.
+es-up:
+	scripts/es-standin.sh up
+
+es-down:
+	scripts/es-standin.sh down
+
+clean:
+	$(CARGO) clean
+	rm -rf .run

@@ -1,0 +1,324 @@
+//! [`StandIn`]: starts an `es-standin` process for a test, waits for its ready line, and stops it (and with it
+//! osmem) when dropped. Also mints API keys with chosen role descriptors, for tests of restricted access.
+//! Synchronous start so it works from plain and async tests alike; the HTTP helpers are async.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::json;
+
+/// How long the stand-in (and osmem behind it) may take to announce itself.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stop waits for a clean exit after closing the stand-in's stdin, before killing it.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Stderr lines kept for error messages.
+const STDERR_TAIL: usize = 40;
+/// Set to echo the stand-in's stderr while tests run.
+const VERBOSE_ENV: &str = "ES_STANDIN_VERBOSE";
+/// Overrides where the binary is looked for.
+const BINARY_ENV: &str = "ES_STANDIN_BIN";
+
+#[derive(Debug, Clone)]
+pub struct StandInOptions {
+    pub password: String,
+    pub es_version: String,
+    pub build_flavor: String,
+    pub license_type: String,
+    /// The `es-standin` binary; by default found next to the test executable (see [`StandIn::start`]).
+    pub binary: Option<PathBuf>,
+}
+
+impl Default for StandInOptions {
+    fn default() -> Self {
+        StandInOptions {
+            password: "changeme".to_string(),
+            es_version: "9.6.0".to_string(),
+            build_flavor: "default".to_string(),
+            license_type: "platinum".to_string(),
+            binary: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StandInError {
+    #[error(
+        "es-standin binary not found (looked at {searched:?}): run `cargo build -p ftest --bins`"
+    )]
+    BinaryMissing { searched: Vec<PathBuf> },
+    #[error("cannot start {}: {source}", .path.display())]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("es-standin did not print its ready line within {timeout:?}; stderr:\n{stderr}")]
+    NotReady { timeout: Duration, stderr: String },
+    #[error("es-standin exited before it was ready; stderr:\n{stderr}")]
+    Exited { stderr: String },
+    #[error("es-standin printed an unreadable ready line {line:?}: {reason}")]
+    BadReadyLine { line: String, reason: String },
+    #[error("request to the stand-in failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the stand-in answered HTTP {status}: {body}")]
+    Rejected { status: u16, body: String },
+}
+
+/// An API key minted on the stand-in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub api_key: String,
+    /// base64 of `id:api_key`, the value of an `Authorization: ApiKey ...` header.
+    pub encoded: String,
+}
+
+impl ApiKey {
+    pub fn authorization_header(&self) -> String {
+        format!("ApiKey {}", self.encoded)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReadyLine {
+    url: String,
+    osmem_url: String,
+    pid: u32,
+}
+
+/// A running stand-in. Dropping it stops the process and osmem behind it.
+#[derive(Debug)]
+pub struct StandIn {
+    /// Base URL of the Elasticsearch front, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Base URL of osmem itself (no authentication, OpenSearch-shaped): for white-box checks only.
+    pub osmem_url: String,
+    pub pid: u32,
+    password: String,
+    child: Option<Child>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl StandIn {
+    /// Starts `es-standin --port 0` and waits for its ready line. The binary is `options.binary`, else
+    /// `$ES_STANDIN_BIN`, else `es-standin` in the test executable's parent directory (tests run from
+    /// `target/<profile>/deps/`) or its own directory.
+    pub fn start(options: StandInOptions) -> Result<StandIn, StandInError> {
+        let binary = locate_binary(options.binary.as_deref())?;
+        let mut child = Command::new(&binary)
+            .args([
+                "--port",
+                "0",
+                "--host",
+                "127.0.0.1",
+                "--exit-on-stdin-close",
+            ])
+            .args([
+                "--password",
+                &options.password,
+                "--es-version",
+                &options.es_version,
+            ])
+            .args([
+                "--build-flavor",
+                &options.build_flavor,
+                "--license-type",
+                &options.license_type,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| StandInError::Spawn {
+                path: binary.clone(),
+                source,
+            })?;
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let tail = Arc::clone(&stderr_tail);
+            let verbose = std::env::var_os(VERBOSE_ENV).is_some();
+            std::thread::spawn(move || collect_stderr(stderr, &tail, verbose));
+        }
+        let (ready_tx, ready_rx) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines();
+                let _ = ready_tx.send(lines.next().and_then(Result::ok));
+                // Nothing else is expected on stdout; draining keeps the pipe from ever filling.
+                for _ in lines {}
+            });
+        }
+        let mut stand_in = StandIn {
+            url: String::new(),
+            osmem_url: String::new(),
+            pid: child.id(),
+            password: options.password,
+            child: Some(child),
+            stderr_tail,
+        };
+        let line = match ready_rx.recv_timeout(READY_TIMEOUT) {
+            Ok(Some(line)) => line,
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                stand_in.shutdown();
+                return Err(StandInError::Exited {
+                    stderr: stand_in.stderr_text(),
+                });
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                stand_in.shutdown();
+                return Err(StandInError::NotReady {
+                    timeout: READY_TIMEOUT,
+                    stderr: stand_in.stderr_text(),
+                });
+            }
+        };
+        let ready: ReadyLine =
+            serde_json::from_str(&line).map_err(|e| StandInError::BadReadyLine {
+                line: line.clone(),
+                reason: e.to_string(),
+            })?;
+        stand_in.url = ready.url;
+        stand_in.osmem_url = ready.osmem_url;
+        stand_in.pid = ready.pid;
+        Ok(stand_in)
+    }
+
+    /// The `elastic` user's credentials.
+    pub fn basic_auth(&self) -> (String, String) {
+        ("elastic".to_string(), self.password.clone())
+    }
+
+    /// A client-less convenience: `POST /_security/api_key` as `elastic` with the given role descriptors
+    /// (`json!({})` for a key with the creator's privileges).
+    pub async fn mint_api_key(
+        &self,
+        name: &str,
+        role_descriptors: serde_json::Value,
+    ) -> Result<ApiKey, StandInError> {
+        let (user, password) = self.basic_auth();
+        let response = reqwest::Client::new()
+            .post(format!("{}/_security/api_key", self.url))
+            .basic_auth(user, Some(password))
+            .json(&json!({ "name": name, "role_descriptors": role_descriptors }))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(StandInError::Rejected {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        Ok(response.json::<ApiKey>().await?)
+    }
+
+    /// Stops the stand-in now (dropping does the same).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    /// The last lines the stand-in wrote to stderr, for diagnosing a failed test.
+    pub fn stderr_text(&self) -> String {
+        let tail = self.stderr_tail.lock().unwrap_or_else(|p| p.into_inner());
+        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    fn shutdown(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        // Closing stdin is the stand-in's cue to stop osmem and exit cleanly.
+        drop(child.stdin.take());
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline {
+            match child.try_wait() {
+                Ok(Some(_)) => return,
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(_) => break,
+            }
+        }
+        // osmem follows: it watches our child's pid and its own stdin.
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn collect_stderr(
+    stderr: std::process::ChildStderr,
+    tail: &Mutex<VecDeque<String>>,
+    verbose: bool,
+) {
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        if verbose {
+            eprintln!("es-standin: {line}");
+        }
+        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
+        if tail.len() == STDERR_TAIL {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    }
+}
+
+fn locate_binary(explicit: Option<&Path>) -> Result<PathBuf, StandInError> {
+    let name = format!("es-standin{}", std::env::consts::EXE_SUFFIX);
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(path) = explicit {
+        candidates.push(path.to_path_buf());
+    } else if let Some(path) = std::env::var_os(BINARY_ENV) {
+        candidates.push(PathBuf::from(path));
+    } else if let Some(dir) = std::env::current_exe()
+        .ok()
+        .as_deref()
+        .and_then(Path::parent)
+    {
+        candidates.push(dir.join("..").join(&name));
+        candidates.push(dir.join(&name));
+    }
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .ok_or(StandInError::BinaryMissing {
+            searched: candidates,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binary_says_how_to_build_it() {
+        let err = locate_binary(Some(Path::new("/nonexistent/es-standin"))).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("cargo build -p ftest --bins"), "{message}");
+        assert!(message.contains("/nonexistent/es-standin"), "{message}");
+    }
+
+    #[test]
+    fn start_reports_a_missing_binary_instead_of_hanging() {
+        let options = StandInOptions {
+            binary: Some("/nonexistent/es-standin".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            StandIn::start(options),
+            Err(StandInError::BinaryMissing { .. })
+        ));
+    }
+}

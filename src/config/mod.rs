@@ -1,0 +1,442 @@
+//! config.yml → a typed, validated [`Config`]. This module owns every loading rule (interpolation, dotted keys,
+//! defaults, validation) and is the only place that reads environment variables; the rest of the service gets
+//! plain values. Errors are one line naming the file and the key path (or line/column) and what was expected.
+
+mod dotenv;
+pub mod interpolate;
+pub mod lenient;
+pub mod model;
+mod tree;
+mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use model::*;
+
+use crate::secret::Secret;
+use interpolate::Vars;
+
+/// The placeholder value the reference's example config ships with.
+const PLACEHOLDER: &str = "changeme";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the config file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: invalid YAML: {message}")]
+    Yaml {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: invalid YAML: {message}")]
+    YamlNoLocation { path: PathBuf, message: String },
+    #[error(
+        "{path}: the top level must be a mapping of keys (elasticsearch:, service:, connectors: …)"
+    )]
+    NotAMapping { path: PathBuf },
+    #[error("{path}: {key}: environment variable `{name}` is not set (use ${{{name}|default}} for a default, or $$ for a literal $)")]
+    UndefinedVariable {
+        path: PathBuf,
+        key: String,
+        name: String,
+    },
+    #[error("{env_file}: cannot read the env file: {message}")]
+    EnvFile { env_file: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// One configured connector (`connectors:` entry, or the deprecated top-level pair).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorConfig {
+    pub connector_id: String,
+    pub service_type: String,
+    /// The connector's own API key: used only for its sync data path (content index, bulk).
+    pub api_key: Option<Secret>,
+}
+
+/// Process-environment switches that change behaviour (read here, once, so tests can inject them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuntimeEnv {
+    /// `ALLOW_ES_VERSION_MISMATCH` in (`true`, `1`, `yes`): skip the Elasticsearch version check.
+    pub allow_es_version_mismatch: bool,
+}
+
+/// The loaded configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub elasticsearch: ElasticsearchConfig,
+    pub service: ServiceConfig,
+    pub connectors: Vec<ConnectorConfig>,
+    pub sources: std::collections::BTreeMap<String, String>,
+    pub extraction_service: Option<ExtractionServiceConfig>,
+    pub env: RuntimeEnv,
+    /// Problems worth a warning (unknown keys, skipped entries), logged once logging is set up.
+    pub warnings: Vec<String>,
+}
+
+/// The environment the config file is read in: variables and the working directory (for `./.env`).
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub vars: HashMap<String, String>,
+    pub cwd: PathBuf,
+}
+
+impl Environment {
+    /// The real process environment.
+    pub fn from_process() -> Self {
+        Environment {
+            vars: std::env::vars().collect(),
+            cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+}
+
+/// Loads `path` in the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, &Environment::from_process())
+}
+
+/// Loads `path` with the given environment. Structural checks only; see [`Config::validate_for_service`].
+pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    let mut warnings = Vec::new();
+    let vars = variables(env)?;
+
+    let tree = yaml::parse(&text).map_err(|e| match (e.line, e.column) {
+        (Some(line), Some(column)) => ConfigError::Yaml {
+            path: path.into(),
+            line,
+            column,
+            message: e.message,
+        },
+        _ => ConfigError::YamlNoLocation {
+            path: path.into(),
+            message: e.message,
+        },
+    })?;
+    if !tree.is_object() {
+        return Err(ConfigError::NotAMapping { path: path.into() });
+    }
+    let mut tree = tree::expand_dotted(tree);
+    let left = interpolate::interpolate_tree(&mut tree, &vars).map_err(|u| {
+        ConfigError::UndefinedVariable {
+            path: path.into(),
+            key: u.key_path,
+            name: u.name,
+        }
+    })?;
+    for u in left {
+        warnings.push(format!(
+            "{}: environment variable `{}` is not set; value kept as written",
+            u.key_path, u.name
+        ));
+    }
+
+    let mut unknown = Vec::new();
+    let mut note_unknown = |p: serde_ignored::Path<'_>| unknown.push(p.to_string());
+    let de = serde_ignored::Deserializer::new(tree, &mut note_unknown);
+    let raw: RawConfig =
+        serde_path_to_error::deserialize(de).map_err(|e| ConfigError::Invalid {
+            path: path.into(),
+            key: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+    for key in unknown {
+        warnings.push(format!("{key}: unknown configuration key, ignored"));
+    }
+
+    let connectors = connectors(&raw, &mut warnings);
+    let config = Config {
+        path: path.into(),
+        elasticsearch: raw.elasticsearch,
+        service: raw.service,
+        connectors,
+        sources: raw.sources,
+        extraction_service: raw.extraction_service,
+        env: RuntimeEnv {
+            allow_es_version_mismatch: flag(env.vars.get("ALLOW_ES_VERSION_MISMATCH")),
+        },
+        warnings,
+    };
+    config.check_values()?;
+    Ok(config)
+}
+
+fn flag(value: Option<&String>) -> bool {
+    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+}
+
+/// Process environment first, then the dotenv file (`ENV_FILE`, else `./.env`) for names not already set.
+fn variables(env: &Environment) -> Result<Vars, ConfigError> {
+    let mut values = env.vars.clone();
+    let (env_file, explicit) = match env.vars.get("ENV_FILE") {
+        Some(p) => (env.cwd.join(p), true),
+        None => (env.cwd.join(".env"), false),
+    };
+    if explicit || env_file.is_file() {
+        let text = std::fs::read_to_string(&env_file).map_err(|e| ConfigError::EnvFile {
+            env_file: env_file.clone(),
+            message: e.to_string(),
+        })?;
+        let pairs = dotenv::parse(&text).map_err(|e| ConfigError::EnvFile {
+            env_file: env_file.clone(),
+            message: format!("line {}: {}", e.line, e.message),
+        })?;
+        for (k, v) in pairs {
+            values.entry(k).or_insert(v);
+        }
+    }
+    Ok(Vars::new(
+        values,
+        env.vars.contains_key("ENVYAML_STRICT_DISABLE"),
+    ))
+}
+
+/// The `connectors` list (entries without an id skipped, duplicates: last wins), else the deprecated pair.
+fn connectors(raw: &RawConfig, warnings: &mut Vec<String>) -> Vec<ConnectorConfig> {
+    let mut out: Vec<ConnectorConfig> = Vec::new();
+    for (i, entry) in raw.connectors.iter().flatten().enumerate() {
+        let Some(id) = entry.connector_id.clone().filter(|s| !s.is_empty()) else {
+            warnings.push(format!(
+                "connectors[{i}]: entry has no connector_id, skipped"
+            ));
+            continue;
+        };
+        let connector = ConnectorConfig {
+            connector_id: id,
+            service_type: entry.service_type.clone().unwrap_or_default(),
+            api_key: entry.api_key.clone().filter(|k| !k.is_empty()),
+        };
+        if let Some(pos) = out
+            .iter()
+            .position(|c| c.connector_id == connector.connector_id)
+        {
+            warnings.push(format!(
+                "connectors[{i}]: connector_id `{}` is listed twice; the last entry wins",
+                connector.connector_id
+            ));
+            out.remove(pos);
+        }
+        out.push(connector);
+    }
+    if out.is_empty() {
+        if let Some(id) = raw.connector_id.clone().filter(|s| !s.is_empty()) {
+            warnings.push("connector_id/service_type at the top level are deprecated; use a `connectors` list".into());
+            out.push(ConnectorConfig {
+                connector_id: id,
+                service_type: raw.service_type.clone().unwrap_or_default(),
+                api_key: None,
+            });
+        }
+    }
+    out
+}
+
+/// Parses a log level name as the reference accepts them (Python logging names, any case).
+pub fn parse_log_level(name: &str) -> Option<tracing::level_filters::LevelFilter> {
+    use tracing::level_filters::LevelFilter as L;
+    Some(match name.trim().to_ascii_uppercase().as_str() {
+        "TRACE" | "NOTSET" => L::TRACE,
+        "DEBUG" => L::DEBUG,
+        "INFO" => L::INFO,
+        "WARN" | "WARNING" => L::WARN,
+        "ERROR" | "CRITICAL" | "FATAL" => L::ERROR,
+        "OFF" => L::OFF,
+        _ => return None,
+    })
+}
+
+impl Config {
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Value ranges that no file may break, whatever the action.
+    fn check_values(&self) -> Result<(), ConfigError> {
+        let es = &self.elasticsearch;
+        match url::Url::parse(&es.host) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            Ok(u) => {
+                return Err(self.invalid(
+                    "elasticsearch.host",
+                    format!(
+                        "expected an http:// or https:// URL, got scheme `{}`",
+                        u.scheme()
+                    ),
+                ))
+            }
+            Err(e) => {
+                return Err(self.invalid(
+                    "elasticsearch.host",
+                    format!("`{}` is not a URL: {e}", es.host),
+                ))
+            }
+        }
+        if es.backoff_multiplier < 1.0 || !es.backoff_multiplier.is_finite() {
+            return Err(self.invalid("elasticsearch.backoff_multiplier", "must be a number ≥ 1"));
+        }
+        if es.request_timeout.get().is_zero() {
+            return Err(self.invalid("elasticsearch.request_timeout", "must be greater than 0"));
+        }
+        if parse_log_level(&es.log_level).is_none() {
+            return Err(self.invalid(
+                "elasticsearch.log_level",
+                format!(
+                    "unknown log level `{}` (expected DEBUG, INFO, WARNING, ERROR or CRITICAL)",
+                    es.log_level
+                ),
+            ));
+        }
+        if let Some(level) = &self.service.log_level {
+            if parse_log_level(level).is_none() {
+                return Err(self.invalid("service.log_level", format!("unknown log level `{level}` (expected DEBUG, INFO, WARNING, ERROR or CRITICAL)")));
+            }
+        }
+        let b = &es.bulk;
+        let at_least_one = [
+            ("elasticsearch.bulk.queue_max_size", b.queue_max_size),
+            ("elasticsearch.bulk.chunk_size", b.chunk_size),
+            ("elasticsearch.bulk.max_concurrency", b.max_concurrency),
+            (
+                "elasticsearch.bulk.concurrent_downloads",
+                b.concurrent_downloads,
+            ),
+            (
+                "service.max_concurrent_content_syncs",
+                self.service.max_concurrent_content_syncs,
+            ),
+            (
+                "service.max_concurrent_access_control_syncs",
+                self.service.max_concurrent_access_control_syncs,
+            ),
+            (
+                "service.max_concurrent_scheduling_tasks",
+                self.service.max_concurrent_scheduling_tasks,
+            ),
+            (
+                "service.preflight_max_attempts",
+                self.service.preflight_max_attempts as usize,
+            ),
+        ];
+        for (key, v) in at_least_one {
+            if v == 0 {
+                return Err(self.invalid(key, "must be at least 1"));
+            }
+        }
+        for (key, v) in [
+            (
+                "elasticsearch.bulk.queue_max_mem_size",
+                b.queue_max_mem_size,
+            ),
+            (
+                "elasticsearch.bulk.chunk_max_mem_size",
+                b.chunk_max_mem_size,
+            ),
+        ] {
+            if v <= 0.0 || !v.is_finite() {
+                return Err(self.invalid(key, "must be a number of MiB greater than 0"));
+            }
+        }
+        if b.max_text_document_size < 0.0 || !b.max_text_document_size.is_finite() {
+            return Err(self.invalid(
+                "elasticsearch.bulk.max_text_document_size",
+                "must be ≥ 0 (0 disables the limit)",
+            ));
+        }
+        if !(0.0..=1.0).contains(&b.error_monitor.max_error_rate) {
+            return Err(self.invalid(
+                "elasticsearch.bulk.error_monitor.max_error_rate",
+                "must be between 0 and 1",
+            ));
+        }
+        for (key, v) in [
+            ("service.idling", self.service.idling),
+            ("service.heartbeat", self.service.heartbeat),
+        ] {
+            if v.get().is_zero() {
+                return Err(self.invalid(key, "must be greater than 0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// What running the service needs beyond a well-formed file: something to serve, no placeholders, and
+    /// service types this binary implements (`known`).
+    pub fn validate_for_service(&mut self, known: &[&str]) -> Result<(), ConfigError> {
+        let list = known.join(", ");
+        if self.service.worker_mode {
+            if self.service.service_types.is_empty() {
+                return Err(self.invalid(
+                    "service.service_types",
+                    "must list at least one service type when service.worker_mode is true",
+                ));
+            }
+            for (i, t) in self.service.service_types.iter().enumerate() {
+                if !known.contains(&t.as_str()) {
+                    return Err(self.invalid(
+                        &format!("service.service_types[{i}]"),
+                        format!("unknown service type `{t}` (this service implements: {list})"),
+                    ));
+                }
+            }
+        } else if !self.service.service_types.is_empty() {
+            self.warnings
+                .push("service.service_types: ignored because service.worker_mode is false".into());
+        }
+        if self.connectors.is_empty() && !self.service.worker_mode {
+            return Err(self.invalid("connectors", "no connector configured: add an entry with connector_id and service_type (the id comes from Kibana or the connectors CLI)"));
+        }
+        for (i, c) in self.connectors.iter().enumerate() {
+            if c.connector_id == PLACEHOLDER {
+                return Err(self.invalid(
+                    &format!("connectors[{i}].connector_id"),
+                    "still the placeholder `changeme`: put the connector's id here",
+                ));
+            }
+            if c.service_type == PLACEHOLDER {
+                return Err(self.invalid(
+                    &format!("connectors[{i}].service_type"),
+                    format!("still the placeholder `changeme`: use one of {list}"),
+                ));
+            }
+            if c.service_type.is_empty() {
+                return Err(self.invalid(
+                    &format!("connectors[{i}].service_type"),
+                    format!("missing: use one of {list}"),
+                ));
+            }
+            if !known.contains(&c.service_type.as_str()) {
+                return Err(self.invalid(
+                    &format!("connectors[{i}].service_type"),
+                    format!(
+                        "unknown service type `{}` (this service implements: {list})",
+                        c.service_type
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,296 @@
+//! Building the Elasticsearch client from `elasticsearch.*` config (basic auth or API key, CA certificate,
+//! certificate verification, timeout, extra headers, `X-elastic-product-origin: connectors`) and the few typed
+//! calls made so far. It speaks plain `application/json`, which Elasticsearch 8.x and 9.x both accept.
+
+use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::http::headers::{HeaderName, HeaderValue, USER_AGENT};
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::http::Method;
+use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts};
+use elasticsearch::Elasticsearch;
+use serde::Deserialize;
+
+use super::EsError;
+use crate::config::ElasticsearchConfig;
+use crate::secret::Secret;
+
+/// Identifies this service to Elasticsearch (Kibana and the connector APIs key features off the origin header).
+const PRODUCT_ORIGIN: (&str, &str) = ("x-elastic-product-origin", "connectors");
+
+#[derive(Clone)]
+pub struct EsClient {
+    inner: Elasticsearch,
+    /// The host URL without any credentials, for messages.
+    host: String,
+}
+
+/// What `GET /` says about the cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInfo {
+    pub number: String,
+    pub build_flavor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// Someone else (another service instance, Kibana, a template) created it first.
+    AlreadyExists,
+}
+
+impl std::fmt::Debug for EsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsClient")
+            .field("host", &self.host)
+            .finish()
+    }
+}
+
+impl EsClient {
+    /// A client with the global credentials (connector and job documents, preflight).
+    pub fn new(cfg: &ElasticsearchConfig) -> Result<Self, EsError> {
+        let credentials = match &cfg.api_key {
+            Some(key) if !key.is_empty() => Credentials::EncodedApiKey(key.expose().to_string()),
+            _ => Credentials::Basic(cfg.username.clone(), cfg.password.expose().to_string()),
+        };
+        Self::build(cfg, credentials)
+    }
+
+    /// A client for one connector's sync data path, authenticated with that connector's API key (spec §2.3).
+    pub fn with_api_key(cfg: &ElasticsearchConfig, api_key: &Secret) -> Result<Self, EsError> {
+        Self::build(
+            cfg,
+            Credentials::EncodedApiKey(api_key.expose().to_string()),
+        )
+    }
+
+    fn build(cfg: &ElasticsearchConfig, credentials: Credentials) -> Result<Self, EsError> {
+        let url = url::Url::parse(&cfg.host)
+            .map_err(|e| EsError::Setup(format!("elasticsearch.host: {e}")))?;
+        let host = redacted(&url);
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+            .auth(credentials)
+            .timeout(cfg.request_timeout.get())
+            .enable_meta_header(false)
+            .header(
+                HeaderName::from_static(PRODUCT_ORIGIN.0),
+                HeaderValue::from_static(PRODUCT_ORIGIN.1),
+            )
+            .header(USER_AGENT, user_agent());
+        for (name, value) in &cfg.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                EsError::Setup(format!(
+                    "elasticsearch.headers: `{name}` is not a valid header name"
+                ))
+            })?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                EsError::Setup(format!(
+                    "elasticsearch.headers.{name}: not a valid header value"
+                ))
+            })?;
+            builder = builder.header(name, value);
+        }
+        if cfg.ssl {
+            builder = builder.cert_validation(cert_validation(cfg)?);
+        }
+        let transport = builder
+            .build()
+            .map_err(|e| EsError::Setup(format!("cannot build the Elasticsearch client: {e}")))?;
+        Ok(EsClient {
+            inner: Elasticsearch::new(transport),
+            host,
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The underlying client, for the calls later modules add.
+    pub fn raw(&self) -> &Elasticsearch {
+        &self.inner
+    }
+
+    /// `GET /`.
+    pub async fn info(&self) -> Result<ClusterInfo, EsError> {
+        #[derive(Deserialize)]
+        struct Info {
+            version: Version,
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            number: String,
+            build_flavor: Option<String>,
+        }
+        let response = self
+            .inner
+            .info()
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let body = self.checked_body(response).await?;
+        let info: Info =
+            serde_json::from_str(&body).map_err(|e| EsError::Decode(format!("GET /: {e}")))?;
+        Ok(ClusterInfo {
+            number: info.version.number,
+            build_flavor: info.version.build_flavor,
+        })
+    }
+
+    /// `HEAD /<index>`: whether an index (or alias) exists.
+    pub async fn index_exists(&self, index: &str) -> Result<bool, EsError> {
+        let response = self
+            .inner
+            .indices()
+            .exists(IndicesExistsParts::Index(&[index]))
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        match response.status_code().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            status => Err(EsError::from_response(status, &head_reason(status, index))),
+        }
+    }
+
+    /// `PUT /<index>` with no body, so the cluster's own templates apply (as the reference does).
+    pub async fn create_index(&self, index: &str) -> Result<CreateOutcome, EsError> {
+        let response = self
+            .inner
+            .indices()
+            .create(IndicesCreateParts::Index(index))
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status_code().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        if (200..300).contains(&status) {
+            return Ok(CreateOutcome::Created);
+        }
+        if status == 400 && body.contains("resource_already_exists_exception") {
+            return Ok(CreateOutcome::AlreadyExists);
+        }
+        Err(EsError::from_response(status, &body))
+    }
+
+    /// A raw request, for endpoints the typed API does not cover.
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> Result<serde_json::Value, EsError> {
+        let response = self
+            .inner
+            .send::<(), ()>(method, path, Default::default(), None, None, None)
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let body = self.checked_body(response).await?;
+        serde_json::from_str(&body).map_err(|e| EsError::Decode(format!("{path}: {e}")))
+    }
+
+    async fn checked_body(
+        &self,
+        response: elasticsearch::http::response::Response,
+    ) -> Result<String, EsError> {
+        let status = response.status_code().as_u16();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        if (200..300).contains(&status) {
+            Ok(body)
+        } else {
+            Err(EsError::from_response(status, &body))
+        }
+    }
+
+    fn transport_error(&self, e: &elasticsearch::Error) -> EsError {
+        EsError::from_transport(e, &self.host)
+    }
+}
+
+fn cert_validation(cfg: &ElasticsearchConfig) -> Result<CertificateValidation, EsError> {
+    if !cfg.verify_certs {
+        return Ok(CertificateValidation::None);
+    }
+    let Some(path) = &cfg.ca_certs else {
+        return Ok(CertificateValidation::Default);
+    };
+    let pem = std::fs::read(path).map_err(|e| {
+        EsError::Setup(format!(
+            "elasticsearch.ca_certs: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    let cert = Certificate::from_pem(&pem).map_err(|e| {
+        EsError::Setup(format!(
+            "elasticsearch.ca_certs: {} is not a PEM certificate: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(CertificateValidation::Full(cert))
+}
+
+/// A HEAD response has no body; say what the status means for an existence check.
+fn head_reason(status: u16, index: &str) -> String {
+    match status {
+        401 => format!("HEAD /{index} was not authenticated"),
+        403 => format!("not allowed to check whether index [{index}] exists (needs view_index_metadata, manage or all on it)"),
+        _ => format!("HEAD /{index} answered {status}"),
+    }
+}
+
+/// The URL as it may appear in logs: scheme, host and port, never user info.
+fn redacted(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string().trim_end_matches('/').to_string()
+}
+
+fn user_agent() -> HeaderValue {
+    let ua = format!(
+        "elastic-ingest-rs/{} (connectors protocol {})",
+        env!("CARGO_PKG_VERSION"),
+        crate::PROTOCOL_VERSION
+    );
+    HeaderValue::from_str(&ua).unwrap_or(HeaderValue::from_static("elastic-ingest-rs"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_user_info() {
+        let u = url::Url::parse("https://elastic:hunter2@es.example:9243/").unwrap();
+        assert_eq!(redacted(&u), "https://es.example:9243");
+    }
+
+    #[test]
+    fn missing_ca_file_is_a_setup_error_naming_the_key() {
+        let cfg = ElasticsearchConfig {
+            ca_certs: Some("/nonexistent/ca.pem".into()),
+            ..Default::default()
+        };
+        let e = EsClient::new(&cfg).unwrap_err().to_string();
+        assert!(
+            e.contains("elasticsearch.ca_certs") && e.contains("/nonexistent/ca.pem"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_credentials() {
+        let cfg = ElasticsearchConfig {
+            password: Secret::new("pw-xyz"),
+            ..Default::default()
+        };
+        let c = EsClient::new(&cfg).unwrap();
+        assert!(!format!("{c:?}").contains("pw-xyz"));
+    }
+}

@@ -1,0 +1,12 @@
+//! elastic-ingest: the Elastic connector service for Microsoft Teams, in Rust. See ARCHITECTURE.md for the map.
+
+pub mod config;
+pub mod es;
+pub mod logging;
+pub mod retry;
+pub mod secret;
+pub mod service;
+pub mod sources;
+
+/// The connector-protocol generation this service speaks (the Python service release it replaces).
+pub const PROTOCOL_VERSION: &str = "9.6.0";

@@ -1,0 +1,28 @@
+//! The registry of data sources this binary implements, keyed by `service_type`. A new source is a new folder
+//! here plus one entry in [`REGISTRY`].
+
+pub mod teams;
+
+use serde_json::Value;
+
+/// What the service needs to know about a source before it can run one.
+pub struct SourceInfo {
+    pub service_type: &'static str,
+    pub display_name: &'static str,
+    /// The "simple default configuration" written to a fresh connector (reference spec §3.1, §10.1).
+    pub default_configuration: fn() -> Value,
+}
+
+pub const REGISTRY: &[SourceInfo] = &[SourceInfo {
+    service_type: teams::SERVICE_TYPE,
+    display_name: teams::DISPLAY_NAME,
+    default_configuration: teams::default_configuration,
+}];
+
+pub fn service_types() -> Vec<&'static str> {
+    REGISTRY.iter().map(|s| s.service_type).collect()
+}
+
+pub fn find(service_type: &str) -> Option<&'static SourceInfo> {
+    REGISTRY.iter().find(|s| s.service_type == service_type)
+}

@@ -1,0 +1,288 @@
+//! The `elastic-ingest` binary as a user runs it: help, version, the `list`/`config` actions, bad input → exit 2
+//! with one clear line, SIGTERM during the wait for Elasticsearch → prompt, clean exit, and no secret in the logs.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_elastic-ingest");
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("ENV_FILE")
+        .output()
+        .expect("run elastic-ingest")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A local port with nothing listening on it.
+fn dead_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn help_lists_the_reference_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["--help"], dir.path());
+    assert!(o.status.success());
+    let text = stdout(&o);
+    for opt in [
+        "--config-file",
+        "--action",
+        "--service-type",
+        "--log-level",
+        "--debug",
+        "--filebeat",
+        "--version",
+    ] {
+        assert!(text.contains(opt), "{opt} missing from help:\n{text}");
+    }
+    assert!(
+        text.contains("sync_content") && text.contains("sync_access_control"),
+        "{text}"
+    );
+}
+
+#[test]
+fn version_short_and_long() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["-v", "--version"] {
+        let o = run(&[flag], dir.path());
+        assert!(o.status.success(), "{flag}");
+        assert!(
+            stdout(&o).contains(env!("CARGO_PKG_VERSION")),
+            "{flag}: {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn config_action_prints_the_default_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        &["--action", "config", "--service-type", "microsoft_teams"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 5);
+    for k in [
+        "tenant_id",
+        "client_id",
+        "secret_value",
+        "username",
+        "password",
+    ] {
+        assert!(keys.contains(&k), "{k}");
+    }
+    assert_eq!(v["secret_value"]["sensitive"], true);
+    assert_eq!(v["tenant_id"]["label"], "Tenant ID");
+}
+
+#[test]
+fn list_action_needs_no_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["--action", "list"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Microsoft Teams (microsoft_teams)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--action", "config"], "--service-type"),
+        (
+            &["--action", "config", "--service-type", "sharepoint_online"],
+            "unknown service type `sharepoint_online`",
+        ),
+        (
+            &["--action", "list", "--action", "schedule"],
+            "must be used alone",
+        ),
+        (
+            &["--service-type", "microsoft_teams"],
+            "only used with --action config",
+        ),
+    ];
+    for (args, expected) in cases {
+        let o = run(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.contains(expected), "{args:?}: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "{args:?}: {e}");
+    }
+    for args in [&["--action", "dance"][..], &["--log-level", "loud"][..]] {
+        let o = run(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn bad_config_files_exit_2_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("elasticsearch:\n  host: [oops\n", "invalid YAML"),
+        ("service:\n  idling: soon\n", "service.idling"),
+        (
+            "elasticsearch:\n  password: ${SURELY_NOT_SET_ANYWHERE}\n",
+            "SURELY_NOT_SET_ANYWHERE",
+        ),
+        ("service:\n  idling: 1\n", "no connector configured"),
+        (
+            "connectors:\n  - connector_id: changeme\n    service_type: microsoft_teams\n",
+            "changeme",
+        ),
+        (
+            "connectors:\n  - connector_id: a\n    service_type: confluence\n",
+            "unknown service type `confluence`",
+        ),
+    ];
+    for (yaml, expected) in cases {
+        let path = dir.path().join("config.yml");
+        std::fs::write(&path, yaml).unwrap();
+        let o = run(&["-c", path.to_str().unwrap()], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{yaml}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(expected) && e.contains("config.yml"),
+            "{yaml}: {e}"
+        );
+        assert_eq!(e.trim().lines().count(), 1, "{yaml}: {e}");
+    }
+    let o = run(&["-c", "/nonexistent/config.yml"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/config.yml: cannot read"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A config pointing at a port where nothing listens, waiting up to `max_wait` seconds.
+fn unreachable_config(dir: &Path, max_wait: f64) -> std::path::PathBuf {
+    let yaml = format!(
+        "elasticsearch:\n  host: http://127.0.0.1:{}\n  password: Tr0ub4dor-pw-secret\n  api_key: \"\"\n  max_wait_duration: {max_wait}\n  initial_backoff_duration: 0.05\n\
+         connectors:\n  - connector_id: c1\n    service_type: microsoft_teams\n    api_key: connector-key-secret\n",
+        dead_port()
+    );
+    let path = dir.join("config.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn unreachable_elasticsearch_fails_after_the_bounded_wait_without_leaking_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = unreachable_config(dir.path(), 0.3);
+    let o = run(&["-c", path.to_str().unwrap(), "--debug"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("did not become available") && e.contains("connection refused"),
+        "{e}"
+    );
+    for secret in ["Tr0ub4dor-pw-secret", "connector-key-secret"] {
+        assert!(!e.contains(secret), "secret in logs: {e}");
+    }
+}
+
+#[test]
+fn filebeat_logs_are_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = unreachable_config(dir.path(), 0.1);
+    let o = run(&["-c", path.to_str().unwrap(), "--filebeat"], dir.path());
+    let e = stderr(&o);
+    let json_lines: Vec<serde_json::Value> = e
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect();
+    assert!(
+        json_lines
+            .iter()
+            .any(|v| v["message"] == "Waiting for Elasticsearch"),
+        "{e}"
+    );
+    assert!(json_lines
+        .iter()
+        .all(|v| v.get("@timestamp").is_some() && v.get("log.level").is_some()));
+}
+
+#[test]
+fn sigterm_during_the_wait_for_elasticsearch_exits_promptly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = unreachable_config(dir.path(), 240.0);
+    let mut child = Command::new(BIN)
+        .args(["-c", path.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Wait until it is retrying (so the signal lands inside the wait, not before it started).
+    let mut seen = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("service should log its retries");
+        let retrying = line.contains("retrying in");
+        seen.push(line);
+        if retrying {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // Bounded liveness check, not a timing assertion: a service stuck in its 240 s wait would never exit here.
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("still running 10 s after SIGTERM; log: {seen:?}");
+    };
+    assert_eq!(status.code(), Some(0), "a requested stop is a clean exit");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(
+        rest.iter().any(|l| l.contains("Stopped during preflight")),
+        "{rest:?}"
+    );
+}
