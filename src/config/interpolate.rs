@@ -331,6 +331,29 @@ mod tests {
         assert_eq!(left.len(), 1);
     }
 
+    /// Every string up to 5 characters over the syntax characters (and a multi-byte one): no panic, and text
+    /// without a `$` comes back unchanged.
+    #[test]
+    fn exhaustive_small_inputs_never_panic() {
+        let alphabet = ['$', '{', '}', '|', 'A', '1', ' ', 'é'];
+        let v = vars(&[("A", "x")]);
+        let mut lenient = v.clone();
+        lenient.lenient = true;
+        let mut stack = vec![String::new()];
+        while let Some(s) = stack.pop() {
+            let (out, _, _) = interpolate_str(&s, &v);
+            if !s.contains('$') {
+                assert_eq!(out, s);
+            }
+            let _ = interpolate_tree(&mut json!({ "k": s.clone() }), &lenient).unwrap();
+            if s.chars().count() < 5 {
+                for c in alphabet {
+                    stack.push(format!("{s}{c}"));
+                }
+            }
+        }
+    }
+
     #[test]
     fn keys_and_non_strings_untouched() {
         let mut tree = json!({"$KEY": 1, "b": null, "c": 2.5});

@@ -507,3 +507,16 @@ mod erased {
         }
     }
 }
+
+#[test]
+fn alias_bombs_are_rejected_not_expanded() {
+    let mut yaml = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        yaml.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let e = Fixture::new().error(&yaml);
+    assert!(e.contains("invalid YAML"), "{e}");
+}

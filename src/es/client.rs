@@ -6,7 +6,6 @@ use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::{HeaderName, HeaderValue, USER_AGENT};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
-use elasticsearch::http::Method;
 use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts};
 use elasticsearch::Elasticsearch;
 use serde::Deserialize;
@@ -107,11 +106,6 @@ impl EsClient {
         &self.host
     }
 
-    /// The underlying client, for the calls later modules add.
-    pub fn raw(&self) -> &Elasticsearch {
-        &self.inner
-    }
-
     /// `GET /`.
     pub async fn info(&self) -> Result<ClusterInfo, EsError> {
         #[derive(Deserialize)]
@@ -163,11 +157,7 @@ impl EsClient {
             .send()
             .await
             .map_err(|e| self.transport_error(&e))?;
-        let status = response.status_code().as_u16();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| self.transport_error(&e))?;
+        let (status, body) = self.status_and_body(response).await?;
         if (200..300).contains(&status) {
             return Ok(CreateOutcome::Created);
         }
@@ -177,35 +167,26 @@ impl EsClient {
         Err(EsError::from_response(status, &body))
     }
 
-    /// A raw request, for endpoints the typed API does not cover.
-    pub async fn send_json(
-        &self,
-        method: Method,
-        path: &str,
-    ) -> Result<serde_json::Value, EsError> {
-        let response = self
-            .inner
-            .send::<(), ()>(method, path, Default::default(), None, None, None)
-            .await
-            .map_err(|e| self.transport_error(&e))?;
-        let body = self.checked_body(response).await?;
-        serde_json::from_str(&body).map_err(|e| EsError::Decode(format!("{path}: {e}")))
-    }
-
     async fn checked_body(
         &self,
         response: elasticsearch::http::response::Response,
     ) -> Result<String, EsError> {
+        match self.status_and_body(response).await? {
+            (status, body) if (200..300).contains(&status) => Ok(body),
+            (status, body) => Err(EsError::from_response(status, &body)),
+        }
+    }
+
+    async fn status_and_body(
+        &self,
+        response: elasticsearch::http::response::Response,
+    ) -> Result<(u16, String), EsError> {
         let status = response.status_code().as_u16();
         let body = response
             .text()
             .await
             .map_err(|e| self.transport_error(&e))?;
-        if (200..300).contains(&status) {
-            Ok(body)
-        } else {
-            Err(EsError::from_response(status, &body))
-        }
+        Ok((status, body))
     }
 
     fn transport_error(&self, e: &elasticsearch::Error) -> EsError {
