@@ -6,11 +6,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 run="$root/.run/demo"
+target="${CARGO_TARGET_DIR:-$root/target}"
 mkdir -p "$run"
 "$root/scripts/install-osmem.sh"
 (cd "$root" && cargo build -q --release -p elastic-ingest -p ftest --bins)
 
-"$root/target/release/es-standin" --port 0 > "$run/es-standin.json" 2> "$run/es-standin.log" < /dev/null &
+"$target/release/es-standin" --port 0 > "$run/es-standin.json" 2> "$run/es-standin.log" < /dev/null &
 standin=$!
 cleanup() { kill "$standin" 2>/dev/null || true; wait "$standin" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
@@ -32,4 +33,4 @@ connectors:
 YAML
 echo "demo: Elasticsearch stand-in at $es_url; config in $run/config.yml"
 echo "demo: starting elastic-ingest (Ctrl-C to stop)"
-"$root/target/release/elastic-ingest" -c "$run/config.yml" "$@"
+"$target/release/elastic-ingest" -c "$run/config.yml" "$@"

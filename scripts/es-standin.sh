@@ -20,8 +20,9 @@ case "${1:-}" in
     port=${2:-${ES_PORT:-9200}}
     if running; then echo "es-standin already running at $(url)"; exit 0; fi
     "$root/scripts/install-osmem.sh"
-    bin="$root/target/debug/es-standin"
-    [ -x "$bin" ] || (cd "$root" && cargo build -q -p ftest --bin es-standin)
+    bin="${CARGO_TARGET_DIR:-$root/target}/debug/es-standin"
+    # Always build: a no-op when up to date, and never a stale stand-in.
+    (cd "$root" && cargo build -q -p ftest --bin es-standin)
     : > "$ready"
     # setsid: the stand-in outlives this script; `down` stops it.
     setsid "$bin" --port "$port" > "$ready" 2> "$log" < /dev/null &
