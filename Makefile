@@ -3,7 +3,7 @@ CARGO ?= cargo
 
 .PHONY: build test lint unit run es-install es-up es-down clean
 
-## Release build of the service (target/release/elastic-ingest).
+## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
 	$(CARGO) build --release --locked -p elastic-ingest
 

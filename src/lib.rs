@@ -1,5 +1,7 @@
 //! elastic-ingest: the Elastic connector service for Microsoft Teams, in Rust. See ARCHITECTURE.md for the map.
 
+pub mod admin;
+pub mod clock;
 pub mod config;
 pub mod es;
 pub mod logging;
@@ -7,6 +9,7 @@ pub mod retry;
 pub mod secret;
 pub mod service;
 pub mod sources;
+pub mod sync;
 
 /// The connector-protocol generation this service speaks (the Python service release it replaces).
 pub const PROTOCOL_VERSION: &str = "9.6.0";

@@ -4,12 +4,17 @@
 
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::http::headers::HeaderMap;
 use elasticsearch::http::headers::{HeaderName, HeaderValue, USER_AGENT};
+use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::http::Method;
 use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts};
 use elasticsearch::Elasticsearch;
 use serde::Deserialize;
+use serde_json::Value;
 
+use super::error::is_retryable_status;
 use super::EsError;
 use crate::config::ElasticsearchConfig;
 use crate::secret::Secret;
@@ -22,6 +27,15 @@ pub struct EsClient {
     inner: Elasticsearch,
     /// The host URL without any credentials, for messages.
     host: String,
+    retry: RetryPolicy,
+}
+
+/// Application-level retry of every protocol call (spec §4.5): up to `attempts` tries in all, sleeping
+/// `interval × attempt` between them, only for failures that can succeed on retry ([`EsError::is_retryable`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub interval: std::time::Duration,
 }
 
 /// What `GET /` says about the cluster.
@@ -99,11 +113,94 @@ impl EsClient {
         Ok(EsClient {
             inner: Elasticsearch::new(transport),
             host,
+            retry: RetryPolicy {
+                attempts: cfg.max_retries.max(1),
+                interval: cfg.retry_interval.get(),
+            },
         })
     }
 
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The same client with another retry policy (tests use a zero interval).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sends one JSON request with the retry policy and returns the HTTP status and parsed body of the final
+    /// answer. Non-2xx answers that are not worth retrying come back as `Ok` so callers can read 404/409.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), EsError> {
+        let mut attempt = 1;
+        loop {
+            let result = self.request_once(method, path, query, body).await;
+            let failure = match result {
+                Ok((status, body)) if !is_retryable_status(status) => return Ok((status, body)),
+                Ok((status, body)) => EsError::from_response(status, &body.to_string()),
+                Err(e) => e,
+            };
+            if !failure.is_retryable() || attempt >= self.retry.attempts {
+                return Err(failure);
+            }
+            let pause = self.retry.interval * attempt;
+            tracing::warn!(
+                ?method, path, attempt, error = %failure,
+                "Elasticsearch call failed; retrying in {pause:?}"
+            );
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
+    }
+
+    /// [`request`](Self::request) that also requires a 2xx answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, EsError> {
+        match self.request(method, path, query, body).await? {
+            (status, body) if (200..300).contains(&status) => Ok(body),
+            (status, body) => Err(EsError::from_response(status, &body.to_string())),
+        }
+    }
+
+    async fn request_once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), EsError> {
+        let query = (!query.is_empty()).then_some(query);
+        let response = self
+            .inner
+            .send(
+                method,
+                path,
+                HeaderMap::new(),
+                query,
+                body.map(|b| JsonBody::new(b.clone())),
+                None,
+            )
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let (status, text) = self.status_and_body(response).await?;
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok((status, body))
     }
 
     /// `GET /`.

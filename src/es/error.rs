@@ -32,9 +32,18 @@ impl EsError {
             EsError::ConnectionRefused { .. }
             | EsError::Timeout { .. }
             | EsError::Connect { .. } => true,
-            EsError::Http { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            EsError::Http { status, .. } => is_retryable_status(*status),
             _ => false,
         }
+    }
+
+    /// A version conflict (HTTP 409): an optimistic-concurrency update lost a race.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, EsError::Http { status: 409, .. })
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, EsError::Http { status: 404, .. })
     }
 
     /// Classifies a transport-level failure (no HTTP response) from the client library.
@@ -83,6 +92,11 @@ impl EsError {
             _ => EsError::Http { status, reason },
         }
     }
+}
+
+/// Statuses worth another try: overload and gateway failures.
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
 /// `error.reason` (or `error.type`, or the plain `error` string) of an Elasticsearch error body.

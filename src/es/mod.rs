@@ -1,11 +1,22 @@
-//! The Elasticsearch side: client construction and the calls the service makes. So far: cluster info and the
-//! system-index calls preflight needs; the connector protocol, content index and bulk sink arrive with later issues.
+//! The Elasticsearch side: client construction, the connector and sync-job documents and the connector protocol
+//! in both modes. The content index and bulk sink arrive with the sync-engine issue.
 
 pub mod client;
+pub mod configuration;
+pub mod connector;
 mod error;
+pub mod job;
+pub mod protocol;
+pub mod queries;
+pub mod store;
+pub mod time;
 
-pub use client::{ClusterInfo, CreateOutcome, EsClient};
+pub use client::{ClusterInfo, CreateOutcome, EsClient, RetryPolicy};
+pub use connector::{Connector, ConnectorStatus};
 pub use error::EsError;
+pub use job::{JobStatus, JobType, SyncJob, TriggerMethod};
+pub use protocol::{ConnectorProtocol, JobStats, ProtocolMode};
+pub use store::Store;
 
 /// The connector documents' concrete index and the alias every read and write goes through.
 pub const CONNECTORS_INDEX: &str = ".elastic-connectors-v1";
@@ -13,3 +24,14 @@ pub const CONNECTORS_ALIAS: &str = ".elastic-connectors";
 /// The sync-job documents' concrete index and alias.
 pub const JOBS_INDEX: &str = ".elastic-connectors-sync-jobs-v1";
 pub const JOBS_ALIAS: &str = ".elastic-connectors-sync-jobs";
+
+/// Reads a document field of the wrong shape as `None` instead of failing the whole document: connector and job
+/// documents are written by Kibana, the connector APIs and other services, and one odd field must not stop a sync.
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = <Option<serde_json::Value> as serde::Deserialize>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}

@@ -1,13 +1,25 @@
-//! The long-running side of the service: preflight, then the loops selected by `--action`. The loops themselves
-//! (scheduler, job executors, cleanup) arrive with the connector-protocol issue; until then the service passes
-//! preflight and waits for a shutdown signal. Shutdown is a `CancellationToken` passed in, never a global.
+//! The long-running side of the service: preflight, then the loops selected by `--action` — [`scheduler`],
+//! [`executor`] (content and access-control jobs) and [`cleanup`] — run concurrently until shutdown. The first
+//! loop to fail stops the others. Shutdown is a `CancellationToken` passed in, never a global.
 
+pub mod budget;
+pub mod cleanup;
+pub mod cron;
+pub mod executor;
 pub mod preflight;
+pub mod scheduler;
 
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::es::EsClient;
+use crate::es::protocol::{self, ConnectorProtocol, ProtocolMode};
+use crate::es::{queries, Connector, EsClient, EsError, Store};
+use crate::sync::runner::RunnerTiming;
+use crate::sync::{NoEngine, SyncEngine};
 
 /// The `--action` values that run the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,13 +53,111 @@ pub enum ServiceError {
     #[error(transparent)]
     Preflight(#[from] preflight::PreflightError),
     #[error("{0}")]
-    Setup(#[from] crate::es::EsError),
+    Setup(#[from] EsError),
+    #[error("the {0} loop failed too often in a row (service.max_errors); last error: {1}")]
+    TooManyErrors(&'static str, String),
+}
+
+/// What every loop shares.
+pub struct Context {
+    pub config: Arc<Config>,
+    pub protocol: Arc<dyn ConnectorProtocol>,
+    pub engine: Arc<dyn SyncEngine>,
+    pub clock: Arc<dyn Clock>,
+    /// Written to claimed jobs as `worker_hostname`.
+    pub hostname: String,
+    pub serverless: bool,
+    pub timing: RunnerTiming,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("protocol", &self.protocol.mode())
+            .field("hostname", &self.hostname)
+            .field("serverless", &self.serverless)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    pub fn new(
+        config: Arc<Config>,
+        client: EsClient,
+        engine: Arc<dyn SyncEngine>,
+        serverless: bool,
+    ) -> Self {
+        let mode = if config.elasticsearch.feature_use_connectors_api {
+            ProtocolMode::ConnectorApi
+        } else {
+            ProtocolMode::DirectIndex
+        };
+        Context {
+            protocol: protocol::for_mode(Store::new(client), mode),
+            engine,
+            clock: Arc::new(SystemClock),
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            serverless,
+            timing: RunnerTiming::default(),
+            config,
+        }
+    }
+
+    fn error_budget(&self) -> budget::ErrorBudget {
+        budget::ErrorBudget::new(
+            self.config.service.max_errors,
+            self.config.service.max_errors_span.get(),
+        )
+    }
+
+    /// Sleeps `service.idling`; `true` if shutdown was requested meanwhile.
+    async fn idle(&self, shutdown: &CancellationToken) -> bool {
+        tokio::select! {
+            _ = shutdown.cancelled() => true,
+            _ = tokio::time::sleep(self.config.service.idling.get()) => false,
+        }
+    }
+
+    /// Ids of the connectors this service handles (configured ones; in worker mode also its service types).
+    fn handled(&self) -> (Vec<String>, Vec<String>) {
+        let ids = self
+            .config
+            .connectors
+            .iter()
+            .map(|c| c.connector_id.clone())
+            .collect();
+        let types = if self.config.service.worker_mode {
+            self.config.service.service_types.clone()
+        } else {
+            Vec::new()
+        };
+        (ids, types)
+    }
+}
+
+/// The connector documents this service handles (not soft-deleted).
+async fn supported_connectors(ctx: &Context) -> Result<Vec<Connector>, EsError> {
+    let (ids, types) = ctx.handled();
+    match queries::supported_connectors(&ids, &types) {
+        Some(query) => ctx.protocol.store().search_connectors(query).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Runs preflight, then the selected services until `shutdown` fires.
 pub async fn run(
     config: &Config,
     actions: &[ServiceAction],
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    run_with_engine(config, actions, Arc::new(NoEngine), shutdown).await
+}
+
+/// [`run`] with the engine that performs the syncs.
+pub async fn run_with_engine(
+    config: &Config,
+    actions: &[ServiceAction],
+    engine: Arc<dyn SyncEngine>,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     let client = EsClient::new(&config.elasticsearch)?;
@@ -63,11 +173,59 @@ pub async fn run(
         es_version = %outcome.info.number,
         serverless = outcome.serverless,
         connectors = config.connectors.len(),
-        "Preflight passed; selected services: {}",
+        connector_api = config.elasticsearch.feature_use_connectors_api,
+        "Preflight passed; starting services: {}",
         names.join(", ")
     );
-    tracing::warn!("The service loops (scheduler, sync job executors, cleanup) are not implemented in this build yet; idling until stopped");
-    shutdown.cancelled().await;
-    tracing::info!("Shutdown requested; stopped");
-    Ok(())
+    let ctx = Arc::new(Context::new(
+        Arc::new(config.clone()),
+        client,
+        engine,
+        outcome.serverless,
+    ));
+    run_loops(ctx, actions, shutdown).await
+}
+
+/// Runs the selected loops; the first to fail stops the rest.
+pub async fn run_loops(
+    ctx: Arc<Context>,
+    actions: &[ServiceAction],
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    let stop = shutdown.child_token();
+    let mut loops = JoinSet::new();
+    for action in actions {
+        let (ctx, stop) = (ctx.clone(), stop.clone());
+        match action {
+            ServiceAction::Schedule => loops.spawn(scheduler::run(ctx, stop)),
+            ServiceAction::SyncContent => {
+                loops.spawn(executor::run(ctx, executor::JobKind::Content, stop))
+            }
+            ServiceAction::SyncAccessControl => {
+                loops.spawn(executor::run(ctx, executor::JobKind::AccessControl, stop))
+            }
+            ServiceAction::Cleanup => loops.spawn(cleanup::run(ctx, stop)),
+        };
+    }
+    let mut result = Ok(());
+    while let Some(done) = loops.join_next().await {
+        let outcome = match done {
+            Ok(outcome) => outcome,
+            Err(e) => Err(ServiceError::TooManyErrors(
+                "service",
+                format!("a loop panicked: {e}"),
+            )),
+        };
+        if let Err(e) = outcome {
+            if result.is_ok() {
+                tracing::error!("Stopping all services: {e}");
+                stop.cancel();
+                result = Err(e);
+            }
+        }
+    }
+    if result.is_ok() {
+        tracing::info!("Shutdown requested; all services stopped");
+    }
+    result
 }

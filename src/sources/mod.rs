@@ -11,12 +11,15 @@ pub struct SourceInfo {
     pub display_name: &'static str,
     /// The "simple default configuration" written to a fresh connector (reference spec §3.1, §10.1).
     pub default_configuration: fn() -> Value,
+    /// The `features` object written to its connectors.
+    pub features: fn() -> Value,
 }
 
 pub const REGISTRY: &[SourceInfo] = &[SourceInfo {
     service_type: teams::SERVICE_TYPE,
     display_name: teams::DISPLAY_NAME,
     default_configuration: teams::default_configuration,
+    features: teams::features,
 }];
 
 pub fn service_types() -> Vec<&'static str> {

@@ -1,17 +1,19 @@
 //! The Elasticsearch stand-in front: a thin HTTP layer in front of osmem-server (an in-memory
 //! OpenSearch-compatible engine) that makes it look like an Elasticsearch 9.x cluster to the service —
 //! ES identity and license, Basic and API key authentication, a simple role/privilege model for API keys,
-//! compatibility media types, and the connector system index templates. Everything else is osmem's.
+//! compatibility media types, the connector system index templates and the Connector API (`/_connector*`,
+//! stored in the connector system indices). Everything else is osmem's.
 //!
 //! Code map: `lifecycle` (start/stop), `osmem` (child process), `server` (request pipeline), `media`,
 //! `auth`, `privileges` + `actions` + `roles` + `authz` + `bulk` (authorization), `security` + `api_keys` (security APIs),
-//! `info` (`/`, `/_license`), `templates`, `proxy`, `errors`, `random`.
+//! `info` (`/`, `/_license`), `connector_api`, `templates`, `proxy`, `errors`, `random`.
 
 mod actions;
 mod api_keys;
 mod auth;
 mod authz;
 mod bulk;
+mod connector_api;
 mod errors;
 mod info;
 mod lifecycle;

@@ -1,5 +1,5 @@
 //! The request pipeline of the front, in the order ES applies it: read the body, validate media types,
-//! authenticate, authorize, then answer locally (`/`, `/_license`, `/_security/*`) or forward to osmem
+//! authenticate, authorize, then answer locally (`/`, `/_license`, `/_security/*`, `/_connector*`) or forward to osmem
 //! (with the connector templates merged into index creation and forbidden bulk items cut out).
 //! Every response gets `X-Elastic-Product: Elasticsearch` and, when asked for, the vendor content type.
 
@@ -20,7 +20,7 @@ use super::errors::{json_response, EsError, FrontError};
 use super::info::ClusterIdentity;
 use super::media;
 use super::proxy::{Upstream, UpstreamResponse};
-use super::{security, templates};
+use super::{connector_api, security, templates};
 
 /// Largest request body accepted. ES defaults to 100 MiB (`http.max_content_length`); bulk requests from the
 /// service stay far below, and the bound keeps a runaway test from exhausting memory.
@@ -139,6 +139,12 @@ async fn route(
             return Ok(json_response(StatusCode::OK, &state.identity.license()))
         }
         _ => {}
+    }
+    if connector_api::is_connector_path(path) {
+        // Authorized as a cluster action above; the API then works on the system indices itself.
+        return Ok(
+            connector_api::handle(&state.upstream, method, path, parts.uri.query(), &body).await,
+        );
     }
     if path.starts_with("/_security/") {
         let answer = security::handle(method, path, parts.uri.query(), &body, principal, &state.keys, now_ms)

@@ -2,6 +2,8 @@
 //! requests as `elastic` or as an API key.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod connectors;
+
 use ftest::{ApiKey, StandIn, StandInOptions};
 use reqwest::{Method, RequestBuilder};
 

@@ -15,6 +15,16 @@ const FIELDS: &[(&str, &str, u32, bool)] = &[
     ("password", "Password", 5, true),
 ];
 
+/// The feature flags written to a Teams connector (spec §3.1): basic sync rules and incremental syncs.
+pub fn features() -> Value {
+    json!({
+        "sync_rules": {"basic": {"enabled": true}, "advanced": {"enabled": false}},
+        "document_level_security": {"enabled": false},
+        "incremental_sync": {"enabled": true},
+        "native_connector_api_keys": {"enabled": false}
+    })
+}
+
 /// The simple default configuration, every schema key filled as the reference's generator fills it.
 pub fn default_configuration() -> Value {
     let mut map = Map::new();

@@ -1,0 +1,453 @@
+//! One job from claim to terminal state (spec §6.1 steps 1–2, 4–6, 8–9): mark the connector busy, claim the job,
+//! check configuration and sync rules, run the [`SyncEngine`] while watching for cancellation and reporting
+//! progress, then write the terminal job and connector updates — for every outcome, including shutdown
+//! (`suspended`) and a vanished job or connector (`error`).
+//!
+//! Who writes what: the runner owns the job's `status`, `error`, `*_at`, counters and `last_seen` while it runs,
+//! and the connector's `last_sync_*`/`last_access_control_sync_*`, `last_synced`, `last_*_document_count`,
+//! `sync_cursor`, `status` and `error` at start and end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::{rules, SyncContext, SyncEngine, SyncError, SyncOutcome, SyncStats};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::es::configuration;
+use crate::es::store::occ_retry;
+use crate::es::{time, Connector, ConnectorProtocol, EsError, JobStatus, JobType, SyncJob};
+use crate::sources;
+
+/// How often a running job is checked for cancellation and how often its counters are pushed.
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerTiming {
+    /// The reference checks every 5 s; checking more often keeps "cancel" prompt for a few cheap GETs.
+    pub watch_every: Duration,
+    pub report_every: Duration,
+    /// How long the engine may take to wind down after it was told to stop.
+    pub stop_grace: Duration,
+}
+
+impl Default for RunnerTiming {
+    fn default() -> Self {
+        RunnerTiming {
+            watch_every: Duration::from_secs(2),
+            report_every: Duration::from_secs(10),
+            stop_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Runner {
+    pub protocol: Arc<dyn ConnectorProtocol>,
+    pub engine: Arc<dyn SyncEngine>,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub hostname: String,
+    /// Serverless projects refresh on their own and reject `_refresh`.
+    pub serverless: bool,
+    pub timing: RunnerTiming,
+}
+
+/// How a job ended, as written to its document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    Completed { sync_cursor: Option<Value> },
+    Failed(String),
+    Canceled,
+    Suspended,
+}
+
+impl Ending {
+    fn status(&self) -> JobStatus {
+        match self {
+            Ending::Completed { .. } => JobStatus::Completed,
+            Ending::Failed(_) => JobStatus::Error,
+            Ending::Canceled => JobStatus::Canceled,
+            Ending::Suspended => JobStatus::Suspended,
+        }
+    }
+
+    fn error(&self) -> Option<&str> {
+        match self {
+            Ending::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The connector fields that describe the last sync of this job's kind (content or access control).
+fn last_sync_fields(job_type: JobType) -> (&'static str, &'static str) {
+    if job_type.is_content() {
+        ("last_sync_status", "last_sync_error")
+    } else {
+        (
+            "last_access_control_sync_status",
+            "last_access_control_sync_error",
+        )
+    }
+}
+
+impl Runner {
+    /// Runs `job` to a terminal (or suspended) state. Returns how it ended, or `None` if it was not started
+    /// (connector gone or busy, or another worker claimed it) and was left as it was.
+    pub async fn run(&self, job: SyncJob, shutdown: &CancellationToken) -> Option<Ending> {
+        let job_type = job.job_type();
+        let connector_id = job.connector_id()?.to_string();
+        let previous_status = match occ_retry(|| self.sync_starts(&connector_id, job_type)).await {
+            Ok(Some(previous)) => previous,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(job_id = %job.id, %connector_id, "Could not mark the connector as syncing: {e}");
+                return None;
+            }
+        };
+        // The job was found by a search that may be stale: another worker may have run it since. Real
+        // Elasticsearch's `_claim` does not check the job's status, so check here, now that the connector is ours.
+        match self.protocol.store().get_job(&job.id).await {
+            Ok(Some(current)) if JobStatus::RUNNABLE.contains(&current.status()) => {}
+            outcome => {
+                if let Err(e) = outcome {
+                    tracing::warn!(job_id = %job.id, "Could not re-read the job before claiming it: {e}");
+                }
+                self.restore_last_status(&connector_id, job_type, previous_status)
+                    .await;
+                return None;
+            }
+        }
+        let cursor = match job_type {
+            JobType::Incremental => self.live_cursor(&connector_id).await,
+            _ => None,
+        };
+        if let Err(e) = self
+            .protocol
+            .claim_job(&job, &self.hostname, cursor.as_ref(), self.clock.now())
+            .await
+        {
+            tracing::warn!(job_id = %job.id, "Could not claim the job (another worker may have): {e}");
+            self.restore_last_status(&connector_id, job_type, previous_status)
+                .await;
+            return None;
+        }
+        tracing::info!(job_id = %job.id, %connector_id, job_type = job_type.as_str(), "Sync job started");
+        let stats = Arc::new(SyncStats::default());
+        let ending = match self.preflight(&job).await {
+            Err(e) => Ending::Failed(self.describe(&job, &e)),
+            Ok(connector) => self.execute(&job, connector, stats.clone(), shutdown).await,
+        };
+        self.finish(&job, &connector_id, &ending, &stats).await;
+        Some(ending)
+    }
+
+    /// Step 1, OCC-retried: reload the connector; skip if it is gone or already syncing; else mark it syncing.
+    /// Returns the previous last-sync status so a lost claim can put it back.
+    async fn sync_starts(
+        &self,
+        connector_id: &str,
+        job_type: JobType,
+    ) -> Result<Option<Value>, EsError> {
+        let store = self.protocol.store();
+        let Some(connector) = store.get_connector(connector_id).await? else {
+            tracing::warn!(%connector_id, "Connector of a pending job no longer exists; leaving the job");
+            return Ok(None);
+        };
+        let (status_field, error_field) = last_sync_fields(job_type);
+        let previous = if job_type.is_content() {
+            connector.doc.last_sync_status
+        } else {
+            connector.doc.last_access_control_sync_status
+        };
+        if previous == Some(JobStatus::InProgress) {
+            tracing::debug!(%connector_id, "Connector is already syncing; the job stays pending");
+            return Ok(None);
+        }
+        let doc = json!({"status": "connected", "error": null, status_field: "in_progress", error_field: null});
+        store
+            .update_connector(connector_id, doc, connector.occ())
+            .await?;
+        Ok(Some(json!(previous)))
+    }
+
+    async fn live_cursor(&self, connector_id: &str) -> Option<Value> {
+        match self.protocol.store().get_connector(connector_id).await {
+            Ok(Some(c)) => Some(c.doc.sync_cursor).filter(|v| !v.is_null()),
+            _ => None,
+        }
+    }
+
+    async fn restore_last_status(&self, connector_id: &str, job_type: JobType, previous: Value) {
+        let (status_field, _) = last_sync_fields(job_type);
+        let doc = json!({ status_field: previous });
+        if let Err(e) = self
+            .protocol
+            .store()
+            .update_connector(connector_id, doc, None)
+            .await
+        {
+            tracing::warn!(%connector_id, "Could not restore the connector's last sync status: {e}");
+        }
+    }
+
+    /// Steps 4–6: the snapshot's configuration is complete and valid, the source accepts it, the job type is
+    /// supported, and the snapshot's sync rules are valid. Returns the live connector.
+    async fn preflight(&self, job: &SyncJob) -> Result<Connector, SyncError> {
+        let snapshot = job.doc.connector.clone().unwrap_or_default();
+        let service_type = snapshot.service_type.unwrap_or_default();
+        let Some(source) = sources::find(&service_type) else {
+            return Err(SyncError::Configuration(format!(
+                "unknown service type `{service_type}`"
+            )));
+        };
+        let configuration = snapshot.configuration.unwrap_or_default();
+        let defaults = (source.default_configuration)();
+        let missing = configuration::missing_fields(
+            &configuration,
+            defaults.as_object().unwrap_or(&Default::default()),
+        );
+        if !missing.is_empty() {
+            return Err(SyncError::Configuration(format!(
+                "the connector configuration is missing fields: {}",
+                missing.join(", ")
+            )));
+        }
+        configuration::validate(&configuration)
+            .map_err(|e| SyncError::Configuration(e.join(" ")))?;
+        self.engine
+            .check(&service_type, &configuration)
+            .await
+            .map_err(SyncError::Configuration)?;
+        let store = self.protocol.store();
+        let connector_id = job.connector_id().unwrap_or_default();
+        let connector = store.get_connector(connector_id).await?.ok_or_else(|| {
+            SyncError::Failed(format!("connector {connector_id} no longer exists"))
+        })?;
+        if job.job_type() == JobType::Incremental && !connector.doc.incremental_sync_enabled() {
+            return Err(SyncError::UnsupportedJobType(
+                "incremental syncs are not enabled for this connector".into(),
+            ));
+        }
+        if connector.doc.sync_rules_enabled() {
+            let result = rules::validate(&snapshot.filtering);
+            if !result.errors.is_empty() {
+                return Err(SyncError::InvalidFiltering(format!(
+                    "Filtering in state invalid, errors: {}",
+                    rules::describe(&result)
+                )));
+            }
+        }
+        Ok(connector)
+    }
+
+    /// Step 8: the engine, raced against the watcher (cancellation, vanished documents, shutdown) and the
+    /// progress reporter.
+    async fn execute(
+        &self,
+        job: &SyncJob,
+        connector: Connector,
+        stats: Arc<SyncStats>,
+        shutdown: &CancellationToken,
+    ) -> Ending {
+        let stop = CancellationToken::new();
+        let ctx = SyncContext {
+            job: job.clone(),
+            connector,
+            config: self.config.clone(),
+            stats: stats.clone(),
+            stop: stop.clone(),
+        };
+        let engine = self.engine.clone();
+        let run = engine.run(ctx);
+        tokio::pin!(run);
+        let interrupted = tokio::select! {
+            result = &mut run => return self.engine_ending(job, result),
+            ending = self.watch(job, &stats, shutdown) => ending,
+        };
+        stop.cancel();
+        // Give the engine a moment to wind down cleanly; past that, dropping its future cancels it.
+        let _ = tokio::time::timeout(self.timing.stop_grace, &mut run).await;
+        interrupted
+    }
+
+    fn engine_ending(&self, job: &SyncJob, result: Result<SyncOutcome, SyncError>) -> Ending {
+        match result {
+            Ok(outcome) => Ending::Completed {
+                sync_cursor: outcome.sync_cursor,
+            },
+            Err(e) => Ending::Failed(self.describe(job, &e)),
+        }
+    }
+
+    /// Returns when the sync must stop; meanwhile pushes the counters every `report_every`.
+    async fn watch(
+        &self,
+        job: &SyncJob,
+        stats: &SyncStats,
+        shutdown: &CancellationToken,
+    ) -> Ending {
+        let store = self.protocol.store();
+        let connector_id = job.connector_id().unwrap_or_default();
+        let mut ticker = tokio::time::interval(self.timing.watch_every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let started = tokio::time::Instant::now();
+        let mut last_report = started;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ending::Suspended,
+                _ = ticker.tick() => {}
+            }
+            if last_report.elapsed() >= self.timing.report_every {
+                last_report = tokio::time::Instant::now();
+                if let Err(e) = self
+                    .protocol
+                    .report_stats(&job.id, &stats.snapshot(), self.clock.now())
+                    .await
+                {
+                    tracing::warn!(job_id = %job.id, "Could not report sync progress: {e}");
+                }
+            }
+            let checked = async {
+                let connector = store.get_connector(connector_id).await?;
+                let current = store.get_job(&job.id).await?;
+                Ok::<_, EsError>((connector, current))
+            };
+            match checked.await {
+                Err(e) => {
+                    tracing::warn!(job_id = %job.id, "Could not check the job's status (will retry): {e}")
+                }
+                Ok((None, _)) => {
+                    return Ending::Failed(format!(
+                        "Connector {connector_id} was deleted while the job was running"
+                    ))
+                }
+                Ok((_, None)) => {
+                    return Ending::Failed(format!("Job {} was deleted while running", job.id))
+                }
+                Ok((_, Some(current))) => match current.status() {
+                    JobStatus::InProgress => {}
+                    JobStatus::Canceling => return Ending::Canceled,
+                    other => {
+                        return Ending::Failed(format!(
+                            "Job status changed to `{other}` while the job was running"
+                        ))
+                    }
+                },
+            }
+        }
+    }
+
+    /// The job's `error` text; a 403 on the content index gets the reference's actionable wording.
+    fn describe(&self, job: &SyncJob, e: &SyncError) -> String {
+        match e {
+            SyncError::Elasticsearch(EsError::Forbidden { .. }) => format!(
+                "Connector is not authorized to access index [{}]. API key may need to be regenerated. Status code: [403].",
+                job.index_name().unwrap_or_default()
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    /// Step 9: terminal job update, then the connector's view of the last sync.
+    async fn finish(&self, job: &SyncJob, connector_id: &str, ending: &Ending, stats: &SyncStats) {
+        let store = self.protocol.store();
+        let now = time::format(self.clock.now());
+        let counters = stats.snapshot();
+        let connector_exists = matches!(store.get_connector(connector_id).await, Ok(Some(_)));
+        let job_exists = !matches!(store.get_job(&job.id).await, Ok(None));
+        let status = ending.status();
+        let mut error = ending.error().map(str::to_string);
+        if job_exists {
+            let mut doc = json!({
+                "last_seen": now, "status": status, "error": error,
+                "indexed_document_count": counters.indexed_document_count,
+                "indexed_document_volume": counters.indexed_document_volume,
+                "deleted_document_count": counters.deleted_document_count,
+            });
+            if status.is_terminal() {
+                doc["completed_at"] = json!(now);
+            }
+            if status == JobStatus::Canceled {
+                doc["canceled_at"] = json!(now);
+            }
+            if connector_exists {
+                if let Some(index) = job.index_name() {
+                    match store.count_documents(index, !self.serverless).await {
+                        Ok(n) => doc["total_document_count"] = json!(n),
+                        Err(e) => {
+                            tracing::warn!(job_id = %job.id, "Could not count the index's documents: {e}")
+                        }
+                    }
+                }
+            }
+            if let Err(e) = store.update_job(&job.id, doc).await {
+                tracing::error!(job_id = %job.id, "Could not write the job's final state: {e}");
+            }
+        } else {
+            error = Some("Couldn't find the job".into());
+        }
+        tracing::info!(
+            job_id = %job.id, %connector_id, status = status.as_str(),
+            indexed = counters.indexed_document_count, deleted = counters.deleted_document_count,
+            error = error.as_deref().unwrap_or(""), "Sync job ended"
+        );
+        if !connector_exists {
+            return;
+        }
+        let doc = connector_sync_done(
+            job.job_type(),
+            status,
+            error.as_deref(),
+            &counters,
+            ending,
+            job_exists,
+            &now,
+        );
+        if let Err(e) = store.update_connector(connector_id, doc, None).await {
+            tracing::error!(%connector_id, "Could not record the sync's end on the connector: {e}");
+        }
+    }
+}
+
+/// The connector update at the end of a job (spec §6.1 step 9); also used by cleanup for abandoned jobs.
+pub fn connector_sync_done(
+    job_type: JobType,
+    status: JobStatus,
+    error: Option<&str>,
+    counters: &crate::es::JobStats,
+    ending: &Ending,
+    job_exists: bool,
+    now: &str,
+) -> Value {
+    let (status_field, error_field) = last_sync_fields(job_type);
+    let connector_status = if error.is_some() {
+        "error"
+    } else {
+        "connected"
+    };
+    let mut doc = json!({
+        "last_synced": now, "status": connector_status, "error": error,
+        status_field: status, error_field: error,
+    });
+    if !job_exists {
+        for (s, e) in [
+            last_sync_fields(JobType::Full),
+            last_sync_fields(JobType::AccessControl),
+        ] {
+            doc[s] = json!(JobStatus::Error);
+            doc[e] = json!(error);
+        }
+    }
+    if let Ending::Completed { sync_cursor } = ending {
+        if job_type.is_content() {
+            doc["sync_cursor"] = sync_cursor.clone().unwrap_or(Value::Null);
+        }
+    }
+    if status.is_terminal() {
+        doc["last_indexed_document_count"] = json!(counters.indexed_document_count);
+        doc["last_deleted_document_count"] = json!(counters.deleted_document_count);
+    }
+    doc
+}
