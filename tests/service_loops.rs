@@ -468,6 +468,31 @@ async fn failed_sync_marks_job_and_connector(mode: Mode) {
     assert_eq!(c["last_sync_error"], "Graph said no");
 }
 
+/// An on-demand job for a connector whose configuration is incomplete fails before the engine runs.
+async fn job_with_invalid_configuration_fails(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let mut incomplete = configured_teams();
+    incomplete["client_id"]["value"] = json!("");
+    h.put_connector(connector_doc("connected", incomplete))
+        .await;
+    let job_id = h.create_job(JobType::Full).await;
+    let svc = h.spawn(
+        Behaviour::Quick {
+            indexed: 5,
+            deleted: 0,
+        },
+        &[ServiceAction::SyncContent],
+    );
+    let job = wait_for(WAIT, "error", || async {
+        let j = h.job(&job_id).await;
+        (j["status"] == "error").then_some(j)
+    })
+    .await;
+    svc.stop().await;
+    assert_eq!(job["error"], "'Client ID' cannot be empty.");
+    assert_eq!(job["indexed_document_count"], 0, "the engine never ran");
+}
+
 async fn cancel_mid_sync(mode: Mode) {
     let h = Harness::start(mode).await;
     h.put_connector(connector_doc("connected", configured_teams()))
@@ -753,6 +778,7 @@ both_modes!(
     configuration_checks_set_connected_or_error,
     completed_sync_records_counts,
     failed_sync_marks_job_and_connector,
+    job_with_invalid_configuration_fails,
     cancel_mid_sync,
     shutdown_suspends_and_restart_resumes,
     deleted_connector_ends_running_job_in_error,

@@ -25,7 +25,7 @@ use crate::es::protocol::ValidationState;
 use crate::es::store::occ_retry;
 use crate::es::{time, Connector, ConnectorStatus, EsError, JobType, TriggerMethod};
 use crate::sources;
-use crate::sync::rules;
+use crate::sync::{check_configuration, rules};
 
 /// Upper bound on occurrences walked inside one window (a per-second schedule over a long pause).
 const MAX_OCCURRENCES_PER_WINDOW: usize = 100_000;
@@ -182,26 +182,11 @@ async fn prepare(ctx: &Context, id: &str) -> Result<Option<Connector>, EsError> 
 /// edited filtering draft is validated (and activated when valid). `Ok(Err(message))` is a connector problem.
 async fn check(ctx: &Context, connector: &Connector) -> Result<Result<(), String>, EsError> {
     let service_type = connector.doc.service_type.clone().unwrap_or_default();
-    let Some(source) = sources::find(&service_type) else {
-        return Ok(Err(format!("unknown service type `{service_type}`")));
-    };
     let stored = connector.doc.configuration();
-    let defaults = (source.default_configuration)();
-    let missing =
-        configuration::missing_fields(&stored, defaults.as_object().unwrap_or(&Map::new()));
-    if !missing.is_empty() {
-        return Ok(Err(format!(
-            "the configuration is missing fields: {}",
-            missing.join(", ")
-        )));
-    }
-    if let Err(problems) = configuration::validate(&stored) {
-        return Ok(Err(problems.join(" ")));
-    }
-    if let Some(message) = invalid_schedule(connector) {
+    if let Err(message) = check_configuration(ctx.engine.as_ref(), &service_type, &stored).await {
         return Ok(Err(message));
     }
-    if let Err(message) = ctx.engine.check(&service_type, &stored).await {
+    if let Some(message) = invalid_schedule(connector) {
         return Ok(Err(message));
     }
     if connector.doc.sync_rules_enabled() {

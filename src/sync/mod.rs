@@ -68,6 +68,31 @@ pub trait SyncEngine: Send + Sync {
     async fn run(&self, ctx: SyncContext) -> Result<SyncOutcome, SyncError>;
 }
 
+/// Whether a connector configuration can sync: its service type is known, no field of the source's default
+/// configuration is missing, the values validate, and the engine accepts them. `Err` is the message for the
+/// connector's or job's `error`. The scheduler runs this every poll; the runner before each sync.
+pub async fn check_configuration(
+    engine: &dyn SyncEngine,
+    service_type: &str,
+    configuration: &Map<String, Value>,
+) -> Result<(), String> {
+    let source = crate::sources::find(service_type)
+        .ok_or_else(|| format!("unknown service type `{service_type}`"))?;
+    let defaults = (source.default_configuration)();
+    let missing = crate::es::configuration::missing_fields(
+        configuration,
+        defaults.as_object().unwrap_or(&Map::new()),
+    );
+    if !missing.is_empty() {
+        return Err(format!(
+            "the configuration is missing fields: {}",
+            missing.join(", ")
+        ));
+    }
+    crate::es::configuration::validate(configuration).map_err(|problems| problems.join(" "))?;
+    engine.check(service_type, configuration).await
+}
+
 /// Counters of a running sync, updated by the engine and read by the progress reporter.
 #[derive(Debug, Default)]
 pub struct SyncStats {

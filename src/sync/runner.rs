@@ -16,10 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::{rules, SyncContext, SyncEngine, SyncError, SyncOutcome, SyncStats};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::es::configuration;
 use crate::es::store::occ_retry;
 use crate::es::{time, Connector, ConnectorProtocol, EsError, JobStatus, JobType, SyncJob};
-use crate::sources;
 
 /// How often a running job is checked for cancellation and how often its counters are pushed.
 #[derive(Debug, Clone, Copy)]
@@ -196,27 +194,8 @@ impl Runner {
     async fn preflight(&self, job: &SyncJob) -> Result<Connector, SyncError> {
         let snapshot = job.doc.connector.clone().unwrap_or_default();
         let service_type = snapshot.service_type.unwrap_or_default();
-        let Some(source) = sources::find(&service_type) else {
-            return Err(SyncError::Configuration(format!(
-                "unknown service type `{service_type}`"
-            )));
-        };
         let configuration = snapshot.configuration.unwrap_or_default();
-        let defaults = (source.default_configuration)();
-        let missing = configuration::missing_fields(
-            &configuration,
-            defaults.as_object().unwrap_or(&Default::default()),
-        );
-        if !missing.is_empty() {
-            return Err(SyncError::Configuration(format!(
-                "the connector configuration is missing fields: {}",
-                missing.join(", ")
-            )));
-        }
-        configuration::validate(&configuration)
-            .map_err(|e| SyncError::Configuration(e.join(" ")))?;
-        self.engine
-            .check(&service_type, &configuration)
+        super::check_configuration(self.engine.as_ref(), &service_type, &configuration)
             .await
             .map_err(SyncError::Configuration)?;
         let store = self.protocol.store();
