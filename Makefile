@@ -1,7 +1,7 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit run es-install es-up es-down clean
+.PHONY: build test lint unit run es-install es-up es-down clean bench bench-engine
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
@@ -26,6 +26,13 @@ run:
 
 es-install:
 	scripts/install-osmem.sh
+
+## Benchmarks: print numbers and write them to BENCHMARKS.md (never asserted in tests).
+bench: bench-engine
+
+bench-engine: es-install
+	$(CARGO) build --release --locked -p ftest --bins
+	$(CARGO) bench --locked --bench engine
 
 ## Start / stop the Elasticsearch stand-in on localhost:9200 (ES_PORT=... to change), user elastic/changeme.
 es-up:

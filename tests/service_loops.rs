@@ -2,19 +2,19 @@
 //! in both protocol modes: the same scenarios run with `feature_use_connectors_api: true` (the `_connector` APIs)
 //! and `false` (direct writes to the system indices). A small engine defined here stands in for the sync engine.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{configured_teams, connector_doc, wait_for, Harness, Mode, Service, CID};
+
 use async_trait::async_trait;
 use chrono::Utc;
-use elastic_ingest::config::{self, Config, Environment};
-use elastic_ingest::es::{EsClient, JobType, RetryPolicy, TriggerMethod};
-use elastic_ingest::service::{self, cleanup, preflight, Context, ServiceAction};
-use elastic_ingest::sync::runner::RunnerTiming;
+use elastic_ingest::es::JobType;
+use elastic_ingest::service::{cleanup, ServiceAction};
 use elastic_ingest::sync::{SyncContext, SyncEngine, SyncError, SyncOutcome};
-use ftest::standin::{StandIn, StandInOptions};
 use serde_json::{json, Map, Value};
-use tokio_util::sync::CancellationToken;
 
 /// What the test engine does with a job.
 #[derive(Clone)]
@@ -75,282 +75,8 @@ impl SyncEngine for TestEngine {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Mode {
-    Api,
-    Direct,
-}
-
-struct Harness {
-    es: StandIn,
-    http: reqwest::Client,
-    config: Config,
-    _dir: tempfile::TempDir,
-}
-
-const CID: &str = "teams-1";
-
-impl Harness {
-    async fn start(mode: Mode) -> Harness {
-        let es = StandIn::start(StandInOptions::default())
-            .expect("start the stand-in (make es-install)");
-        let dir = tempfile::tempdir().unwrap();
-        let yaml = format!(
-            "elasticsearch:\n  host: {}\n  username: elastic\n  password: changeme\n  feature_use_connectors_api: {}\n\
-             service:\n  idling: 0.3\n  heartbeat: 300\n  job_cleanup_interval: 0.5\n\
-             connectors:\n  - connector_id: {CID}\n    service_type: microsoft_teams\n",
-            es.url,
-            mode == Mode::Api
-        );
-        let path = dir.path().join("config.yml");
-        std::fs::write(&path, yaml).unwrap();
-        let env = Environment {
-            vars: Default::default(),
-            cwd: dir.path().into(),
-        };
-        let config = config::load_with(&path, &env).expect("valid config");
-        let h = Harness {
-            es,
-            http: reqwest::Client::new(),
-            config,
-            _dir: dir,
-        };
-        let client = h.client();
-        preflight::run(&client, &h.config, &CancellationToken::new())
-            .await
-            .expect("preflight");
-        h
-    }
-
-    fn client(&self) -> EsClient {
-        EsClient::new(&self.config.elasticsearch)
-            .unwrap()
-            .with_retry(RetryPolicy {
-                attempts: 1,
-                interval: Duration::ZERO,
-            })
-    }
-
-    fn context(&self, behaviour: Behaviour) -> Arc<Context> {
-        self.context_with(TestEngine::new(behaviour))
-    }
-
-    fn context_with(&self, engine: TestEngine) -> Arc<Context> {
-        let mut ctx = Context::new(
-            Arc::new(self.config.clone()),
-            self.client(),
-            Arc::new(engine),
-            false,
-        );
-        ctx.timing = RunnerTiming {
-            watch_every: Duration::from_millis(200),
-            report_every: Duration::from_millis(400),
-            stop_grace: Duration::from_secs(2),
-        };
-        Arc::new(ctx)
-    }
-
-    /// Starts the given loops in the background; cancel the token to stop them.
-    fn spawn(&self, behaviour: Behaviour, actions: &[ServiceAction]) -> Service {
-        self.spawn_with(TestEngine::new(behaviour), actions)
-    }
-
-    fn spawn_with(&self, engine: TestEngine, actions: &[ServiceAction]) -> Service {
-        let token = CancellationToken::new();
-        let ctx = self.context_with(engine);
-        let actions = actions.to_vec();
-        let t = token.clone();
-        let handle = tokio::spawn(async move { service::run_loops(ctx, &actions, t).await });
-        Service { token, handle }
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let (user, pw) = self.es.basic_auth();
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.es.url))
-            .basic_auth(user, Some(pw));
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn put_connector(&self, doc: Value) {
-        let (status, body) = self
-            .send(
-                reqwest::Method::PUT,
-                &format!("/.elastic-connectors/_doc/{CID}?refresh=true"),
-                Some(doc),
-            )
-            .await;
-        assert!(status < 300, "{status} {body}");
-    }
-
-    async fn connector(&self) -> Value {
-        let (_, body) = self
-            .send(
-                reqwest::Method::GET,
-                &format!("/.elastic-connectors/_doc/{CID}"),
-                None,
-            )
-            .await;
-        body["_source"].clone()
-    }
-
-    async fn job(&self, id: &str) -> Value {
-        let (_, body) = self
-            .send(
-                reqwest::Method::GET,
-                &format!("/.elastic-connectors-sync-jobs/_doc/{id}"),
-                None,
-            )
-            .await;
-        body["_source"].clone()
-    }
-
-    async fn jobs(&self) -> Vec<(String, Value)> {
-        self.send(
-            reqwest::Method::POST,
-            "/.elastic-connectors-sync-jobs/_refresh",
-            None,
-        )
-        .await;
-        let (_, body) = self
-            .send(
-                reqwest::Method::POST,
-                "/.elastic-connectors-sync-jobs/_search",
-                Some(json!({"size": 1000, "query": {"match_all": {}}})),
-            )
-            .await;
-        body["hits"]["hits"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|h| {
-                (
-                    h["_id"].as_str().unwrap_or_default().to_string(),
-                    h["_source"].clone(),
-                )
-            })
-            .collect()
-    }
-
-    /// Creates an on-demand job through the protocol of the configured mode.
-    async fn create_job(&self, job_type: JobType) -> String {
-        let ctx = self.context(Behaviour::Fail("unused"));
-        let connector = ctx
-            .protocol
-            .store()
-            .get_connector(CID)
-            .await
-            .unwrap()
-            .expect("connector");
-        let id = ctx
-            .protocol
-            .create_job(&connector, job_type, TriggerMethod::OnDemand, Utc::now())
-            .await
-            .unwrap();
-        self.send(
-            reqwest::Method::POST,
-            "/.elastic-connectors-sync-jobs/_refresh",
-            None,
-        )
-        .await;
-        id
-    }
-
-    /// What Kibana does when the user presses "cancel".
-    async fn request_cancel(&self, mode: Mode, job_id: &str) {
-        let (status, body) = match mode {
-            Mode::Api => {
-                self.send(
-                    reqwest::Method::PUT,
-                    &format!("/_connector/_sync_job/{job_id}/_cancel"),
-                    None,
-                )
-                .await
-            }
-            Mode::Direct => {
-                let doc = json!({"doc": {"status": "canceling", "cancelation_requested_at": Utc::now().to_rfc3339()}});
-                self.send(
-                    reqwest::Method::POST,
-                    &format!("/.elastic-connectors-sync-jobs/_update/{job_id}"),
-                    Some(doc),
-                )
-                .await
-            }
-        };
-        assert!(status < 300, "{status} {body}");
-    }
-}
-
-struct Service {
-    token: CancellationToken,
-    handle: tokio::task::JoinHandle<Result<(), service::ServiceError>>,
-}
-
-impl Service {
-    async fn stop(self) {
-        self.token.cancel();
-        let r = tokio::time::timeout(Duration::from_secs(20), self.handle)
-            .await
-            .expect("service stops");
-        r.unwrap().expect("service ended cleanly");
-    }
-}
-
-/// Polls `probe` until it returns `Some`, for at most `limit`.
-async fn wait_for<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn configured_teams() -> Value {
-    let mut c = elastic_ingest::sources::teams::default_configuration();
-    for (k, v) in [
-        ("tenant_id", "t"),
-        ("client_id", "c"),
-        ("secret_value", "s"),
-        ("username", "u"),
-        ("password", "p"),
-    ] {
-        c[k]["value"] = json!(v);
-    }
-    c
-}
-
-fn connector_doc(status: &str, configuration: Value) -> Value {
-    json!({
-        "index_name": "search-teams", "name": "Teams", "service_type": "microsoft_teams", "is_native": false,
-        "status": status, "error": null, "configuration": configuration, "deleted": false, "language": "en",
-        "features": elastic_ingest::sources::teams::features(),
-        "scheduling": {"full": {"enabled": false, "interval": "0 0 0 * * ?"},
-                       "incremental": {"enabled": false, "interval": "0 0 0 * * ?"},
-                       "access_control": {"enabled": false, "interval": "0 0 0 * * ?"}},
-        "filtering": [{"domain": "DEFAULT",
-            "active": {"rules": [], "advanced_snippet": {"value": {}}, "validation": {"state": "valid", "errors": []}},
-            "draft": {"rules": [], "advanced_snippet": {"value": {}}, "validation": {"state": "valid", "errors": []}}}],
-        "pipeline": {"name": "search-default-ingestion", "extract_binary_content": true,
-                     "reduce_whitespace": true, "run_ml_inference": false},
-        "last_seen": null, "last_synced": null, "last_sync_status": null, "sync_cursor": null
-    })
+fn spawn(h: &Harness, behaviour: Behaviour, actions: &[ServiceAction]) -> Service {
+    h.spawn_with(Arc::new(TestEngine::new(behaviour)), actions)
 }
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -361,7 +87,7 @@ async fn fresh_connector_is_prepared_and_checked_in(mode: Mode) {
     doc["features"] = Value::Null;
     doc["service_type"] = Value::Null;
     h.put_connector(doc).await;
-    let svc = h.spawn(Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    let svc = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
     let c = wait_for(WAIT, "needs_configuration", || async {
         let c = h.connector().await;
         (c["status"] == "needs_configuration" && !c["last_seen"].is_null()).then_some(c)
@@ -380,7 +106,7 @@ async fn configuration_checks_set_connected_or_error(mode: Mode) {
     let h = Harness::start(mode).await;
     h.put_connector(connector_doc("configured", configured_teams()))
         .await;
-    let svc = h.spawn(Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    let svc = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
     wait_for(WAIT, "connected", || async {
         (h.connector().await["status"] == "connected").then_some(())
     })
@@ -413,7 +139,8 @@ async fn completed_sync_records_counts(mode: Mode) {
     h.put_connector(connector_doc("connected", configured_teams()))
         .await;
     let job_id = h.create_job(JobType::Full).await;
-    let svc = h.spawn(
+    let svc = spawn(
+        &h,
         Behaviour::Quick {
             indexed: 3,
             deleted: 1,
@@ -448,7 +175,8 @@ async fn failed_sync_marks_job_and_connector(mode: Mode) {
     h.put_connector(connector_doc("connected", configured_teams()))
         .await;
     let job_id = h.create_job(JobType::Full).await;
-    let svc = h.spawn(
+    let svc = spawn(
+        &h,
         Behaviour::Fail("Graph said no"),
         &[ServiceAction::SyncContent],
     );
@@ -476,7 +204,8 @@ async fn job_with_invalid_configuration_fails(mode: Mode) {
     h.put_connector(connector_doc("connected", incomplete))
         .await;
     let job_id = h.create_job(JobType::Full).await;
-    let svc = h.spawn(
+    let svc = spawn(
+        &h,
         Behaviour::Quick {
             indexed: 5,
             deleted: 0,
@@ -498,7 +227,7 @@ async fn cancel_mid_sync(mode: Mode) {
     h.put_connector(connector_doc("connected", configured_teams()))
         .await;
     let job_id = h.create_job(JobType::Full).await;
-    let svc = h.spawn(Behaviour::UntilStopped, &[ServiceAction::SyncContent]);
+    let svc = spawn(&h, Behaviour::UntilStopped, &[ServiceAction::SyncContent]);
     wait_for(WAIT, "in_progress with progress reported", || async {
         let j = h.job(&job_id).await;
         (j["status"] == "in_progress" && j["indexed_document_count"].as_u64() > Some(0))
@@ -523,7 +252,7 @@ async fn shutdown_suspends_and_restart_resumes(mode: Mode) {
     h.put_connector(connector_doc("connected", configured_teams()))
         .await;
     let job_id = h.create_job(JobType::Full).await;
-    let svc = h.spawn(Behaviour::UntilStopped, &[ServiceAction::SyncContent]);
+    let svc = spawn(&h, Behaviour::UntilStopped, &[ServiceAction::SyncContent]);
     wait_for(WAIT, "in_progress", || async {
         (h.job(&job_id).await["status"] == "in_progress").then_some(())
     })
@@ -536,7 +265,8 @@ async fn shutdown_suspends_and_restart_resumes(mode: Mode) {
     assert_eq!(c["last_sync_status"], "suspended");
     assert_eq!(c["status"], "connected");
 
-    let svc = h.spawn(
+    let svc = spawn(
+        &h,
         Behaviour::Quick {
             indexed: 1,
             deleted: 0,
@@ -555,7 +285,7 @@ async fn deleted_connector_ends_running_job_in_error(mode: Mode) {
     h.put_connector(connector_doc("connected", configured_teams()))
         .await;
     let job_id = h.create_job(JobType::Full).await;
-    let svc = h.spawn(Behaviour::UntilStopped, &[ServiceAction::SyncContent]);
+    let svc = spawn(&h, Behaviour::UntilStopped, &[ServiceAction::SyncContent]);
     wait_for(WAIT, "in_progress", || async {
         (h.job(&job_id).await["status"] == "in_progress").then_some(())
     })
@@ -586,8 +316,8 @@ async fn schedule_creates_one_job_per_occurrence_across_two_instances(mode: Mode
     doc["scheduling"]["full"] = json!({"enabled": true, "interval": "*/2 * * * * ?"});
     h.put_connector(doc).await;
     let started = Utc::now();
-    let a = h.spawn(Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
-    let b = h.spawn(Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    let a = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    let b = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
     tokio::time::sleep(Duration::from_millis(6500)).await;
     a.stop().await;
     b.stop().await;
@@ -623,7 +353,10 @@ async fn slow_passes_lose_no_occurrence(mode: Mode) {
     h.put_connector(doc).await;
     let started = Utc::now();
     let svc = h.spawn_with(
-        TestEngine(Behaviour::Fail("unused"), Duration::from_secs(2)),
+        Arc::new(TestEngine(
+            Behaviour::Fail("unused"),
+            Duration::from_secs(2),
+        )),
         &[ServiceAction::Schedule],
     );
     tokio::time::sleep(Duration::from_secs(11)).await;
@@ -658,7 +391,7 @@ async fn edited_filtering_draft_is_validated(mode: Mode) {
     doc["filtering"][0]["draft"] = json!({"rules": [rule("r1", "secret"), rule("r2", "secret")],
         "advanced_snippet": {"value": {}}, "validation": {"state": "edited", "errors": []}});
     h.put_connector(doc.clone()).await;
-    let svc = h.spawn(Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    let svc = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
     let c = wait_for(WAIT, "invalid draft", || async {
         let c = h.connector().await;
         (c["filtering"][0]["draft"]["validation"]["state"] == "invalid").then_some(c)
@@ -694,7 +427,7 @@ async fn invalid_schedule_is_a_connector_error(mode: Mode) {
     let mut doc = connector_doc("connected", configured_teams());
     doc["scheduling"]["full"] = json!({"enabled": true, "interval": "0 60 * * * ?"});
     h.put_connector(doc).await;
-    let svc = h.spawn(Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    let svc = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
     let c = wait_for(WAIT, "error", || async {
         let c = h.connector().await;
         (c["status"] == "error").then_some(c)
@@ -739,7 +472,7 @@ async fn cleanup_fails_orphaned_and_idle_jobs(mode: Mode) {
             .await;
         assert!(s < 300, "{b}");
     }
-    cleanup::clean(&h.context(Behaviour::Fail("unused")))
+    cleanup::clean(&h.context_with(Arc::new(TestEngine::new(Behaviour::Fail("unused")))))
         .await
         .unwrap();
     for (id, want) in [

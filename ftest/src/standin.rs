@@ -1,5 +1,6 @@
 //! [`StandIn`]: starts an `es-standin` process for a test, waits for its ready line, and stops it (and with it
-//! osmem) when dropped. Also mints API keys with chosen role descriptors, for tests of restricted access.
+//! osmem) when dropped. Also mints API keys with chosen role descriptors, for tests of restricted access, and
+//! drives the stand-in's test hooks (injected bulk faults).
 //! Synchronous start so it works from plain and async tests alike; the HTTP helpers are async.
 
 use std::collections::VecDeque;
@@ -218,6 +219,53 @@ impl StandIn {
             });
         }
         Ok(response.json::<ApiKey>().await?)
+    }
+
+    /// Test hook (not an Elasticsearch API): arms bulk-item faults, `POST /_standin/faults/bulk` as `elastic`.
+    /// `json!({"status": 429, "count": 2})` fails the next two `index`/`create`/`delete` items (across requests)
+    /// with `es_rejected_execution_exception`; `503` gives `unavailable_shards_exception`;
+    /// `json!({"status": 400, "ids": ["a"], "reason": "..."})` fails every item with `_id` `a` with a
+    /// `document_parsing_exception`. Returns the armed rules. See ftest/README.md, "Test hooks".
+    pub async fn inject_bulk_faults(
+        &self,
+        spec: serde_json::Value,
+    ) -> Result<serde_json::Value, StandInError> {
+        self.elastic_json(reqwest::Method::POST, "/_standin/faults/bulk", Some(spec))
+            .await
+    }
+
+    /// Test hook: removes every armed fault (`DELETE /_standin/faults`).
+    pub async fn clear_faults(&self) -> Result<(), StandInError> {
+        self.elastic_json(reqwest::Method::DELETE, "/_standin/faults", None)
+            .await
+            .map(drop)
+    }
+
+    /// A request as `elastic`; a non-2xx answer is [`StandInError::Rejected`].
+    async fn elastic_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, StandInError> {
+        let (user, password) = self.basic_auth();
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url))
+            .basic_auth(user, Some(password))
+            .timeout(Duration::from_secs(30));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(StandInError::Rejected {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        Ok(response.json::<serde_json::Value>().await?)
     }
 
     /// Stops the stand-in now (dropping does the same).

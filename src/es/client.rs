@@ -5,7 +5,7 @@
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::HeaderMap;
-use elasticsearch::http::headers::{HeaderName, HeaderValue, USER_AGENT};
+use elasticsearch::http::headers::{HeaderName, HeaderValue, CONTENT_TYPE, USER_AGENT};
 use elasticsearch::http::request::JsonBody;
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::Method;
@@ -201,6 +201,54 @@ impl EsClient {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         Ok((status, body))
+    }
+
+    /// `POST /_bulk` with an NDJSON body (`application/x-ndjson`), under the same retry policy as
+    /// [`request`](Self::request): transport failures and retryable statuses of the *whole* request are retried,
+    /// other non-2xx answers come back as `Ok`. What each item did is the caller's to read (see `es::bulk`).
+    pub async fn bulk(
+        &self,
+        query: &[(&str, &str)],
+        ndjson: &[u8],
+    ) -> Result<(u16, Value), EsError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ndjson"),
+        );
+        let query = (!query.is_empty()).then_some(query);
+        let mut attempt = 1;
+        loop {
+            let failure = match self
+                .inner
+                .send(
+                    Method::Post,
+                    "/_bulk",
+                    headers.clone(),
+                    query,
+                    Some(ndjson),
+                    None,
+                )
+                .await
+            {
+                Ok(response) => match self.status_and_body(response).await {
+                    Ok((status, text)) if !is_retryable_status(status) => {
+                        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                        return Ok((status, body));
+                    }
+                    Ok((status, text)) => EsError::from_response(status, &text),
+                    Err(e) => e,
+                },
+                Err(e) => self.transport_error(&e),
+            };
+            if !failure.is_retryable() || attempt >= self.retry.attempts {
+                return Err(failure);
+            }
+            let pause = self.retry.interval * attempt;
+            tracing::warn!(attempt, error = %failure, "bulk request failed; retrying in {pause:?}");
+            tokio::time::sleep(pause).await;
+            attempt += 1;
+        }
     }
 
     /// `GET /`.

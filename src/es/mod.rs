@@ -1,9 +1,11 @@
-//! The Elasticsearch side: client construction, the connector and sync-job documents and the connector protocol
-//! in both modes. The content index and bulk sink arrive with the sync-engine issue.
+//! The Elasticsearch side: client construction, the connector and sync-job documents, the connector protocol in
+//! both modes, the content index (`content`) and `_bulk` mechanics (`bulk`).
 
+pub mod bulk;
 pub mod client;
 pub mod configuration;
 pub mod connector;
+pub mod content;
 mod error;
 pub mod job;
 pub mod protocol;

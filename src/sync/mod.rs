@@ -1,9 +1,16 @@
 //! The source-agnostic sync side: the [`SyncEngine`] interface a job runner drives, the runner that takes a
-//! claimed job through its lifecycle ([`runner`]), and sync-rule validation ([`rules`]). The engine that actually
-//! crawls a source and writes the content index plugs in behind [`SyncEngine`]; this module never knows Teams.
+//! claimed job through its lifecycle ([`runner`]), the content engine ([`engine`]) that streams a [`source`]'s
+//! documents through sync [`rules`] and [`document`] preparation into the bounded [`queue`] and the bulk [`sink`]
+//! (with its [`error_monitor`]). This module never knows Teams.
 
+pub mod document;
+pub mod engine;
+pub mod error_monitor;
+pub mod queue;
 pub mod rules;
 pub mod runner;
+pub mod sink;
+pub mod source;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,6 +38,8 @@ pub struct SyncContext {
 pub struct SyncOutcome {
     /// Saved on the connector after a completed content sync; an incremental sync resumes from it.
     pub sync_cursor: Option<Value>,
+    /// Written to the job's `metadata` (for example, which parts of the listing failed).
+    pub metadata: Option<Value>,
 }
 
 #[derive(Debug, thiserror::Error)]

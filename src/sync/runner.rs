@@ -53,7 +53,11 @@ pub struct Runner {
 /// How a job ended, as written to its document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
-    Completed { sync_cursor: Option<Value> },
+    Completed {
+        sync_cursor: Option<Value>,
+        /// The engine's report for the job's `metadata`.
+        metadata: Option<Value>,
+    },
     Failed(String),
     Canceled,
     Suspended,
@@ -254,6 +258,7 @@ impl Runner {
         match result {
             Ok(outcome) => Ending::Completed {
                 sync_cursor: outcome.sync_cursor,
+                metadata: outcome.metadata,
             },
             Err(e) => Ending::Failed(self.describe(job, &e)),
         }
@@ -345,6 +350,13 @@ impl Runner {
                 "indexed_document_volume": counters.indexed_document_volume,
                 "deleted_document_count": counters.deleted_document_count,
             });
+            if let Ending::Completed {
+                metadata: Some(metadata),
+                ..
+            } = ending
+            {
+                doc["metadata"] = metadata.clone();
+            }
             if status.is_terminal() {
                 doc["completed_at"] = json!(now);
             }
@@ -419,7 +431,7 @@ pub fn connector_sync_done(
             doc[e] = json!(error);
         }
     }
-    if let Ending::Completed { sync_cursor } = ending {
+    if let Ending::Completed { sync_cursor, .. } = ending {
         if job_type.is_content() {
             doc["sync_cursor"] = sync_cursor.clone().unwrap_or(Value::Null);
         }

@@ -76,6 +76,7 @@ fn classify_root(method: &Method, first: &str, rest: &[&str]) -> Required {
         }
         ("_index_template" | "_template" | "_component_template", _) => Cluster(TEMPLATES_WRITE),
         ("_ingest", _) if is_read(method) => Cluster(PIPELINE_READ),
+        ("_ingest", _) if *method == Method::DELETE => Cluster(PIPELINE_DELETE),
         ("_ingest", _) => Cluster(PIPELINE_WRITE),
         ("_search", ["scroll", ..]) => Required::Authenticated,
         ("_pit", _) if *method == Method::DELETE => Required::Authenticated,
@@ -229,6 +230,14 @@ mod tests {
         assert_eq!(
             classify(&Method::PUT, "/_connector/abc", None),
             Required::Cluster(CONNECTOR_WRITE)
+        );
+        assert_eq!(
+            classify(&Method::DELETE, "/_ingest/pipeline/p", None),
+            Required::Cluster(PIPELINE_DELETE)
+        );
+        assert_eq!(
+            classify(&Method::PUT, "/_ingest/pipeline/p", None),
+            Required::Cluster(PIPELINE_WRITE)
         );
     }
 

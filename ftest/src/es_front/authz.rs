@@ -103,8 +103,8 @@ fn bulk_verdict(
             Some(index) => Some(index_denial(principal, item.op.action(), &[index])),
         })
         .collect();
-    let plan = BulkPlan { items, denials };
-    if plan.all_allowed() {
+    let plan = BulkPlan::with_denials(items, denials);
+    if plan.all_forwarded() {
         Ok(Verdict::Allow)
     } else {
         Ok(Verdict::PartialBulk(plan))
@@ -217,11 +217,16 @@ mod tests {
         .unwrap()
         {
             Verdict::PartialBulk(plan) => {
-                assert!(plan.denials[0].is_none());
-                assert_eq!(
-                    plan.denials[1].as_ref().map(EsError::status),
-                    Some(axum::http::StatusCode::FORBIDDEN)
-                );
+                assert!(matches!(
+                    plan.fates[0],
+                    crate::es_front::bulk::Fate::Forward(None)
+                ));
+                match &plan.fates[1] {
+                    crate::es_front::bulk::Fate::Fail(err) => {
+                        assert_eq!(err.status(), axum::http::StatusCode::FORBIDDEN)
+                    }
+                    other => panic!("the item on [nope] must be denied: {other:?}"),
+                }
             }
             Verdict::Allow => panic!("the item on [nope] must be denied"),
         }

@@ -1,6 +1,8 @@
-//! `_bulk` item-level authorization. Owns parsing the NDJSON into items (operation, target index, byte range),
-//! building the body of the items a key may run, and weaving the per-item 403s back into osmem's response in
-//! the original order — what ES does: a forbidden item fails inside an HTTP 200, the others still run.
+//! `_bulk` items: parsing the NDJSON into items (operation, target index, id, item-level `pipeline`, byte
+//! ranges of the action and source lines), and the [`BulkPlan`] that says what becomes of each item — sent to
+//! osmem as written or rewritten (by a pipeline), or answered by the front itself (a 403 for a forbidden
+//! item, an injected fault, a pipeline failure, a `noop` for a dropped document). The front's answers are
+//! woven back into osmem's response in the original order, as ES reports per-item outcomes inside an HTTP 200.
 
 use std::ops::Range;
 
@@ -55,8 +57,14 @@ pub(crate) struct BulkItem {
     /// The target: the action line's `_index`, else the path's index.
     pub(crate) index: Option<String>,
     pub(crate) id: Option<String>,
+    /// The action line's `pipeline`, if any.
+    pub(crate) pipeline: Option<String>,
     /// Byte range of the item's lines in the request body, trailing newline included when present.
     range: Range<usize>,
+    /// The action line, without its newline.
+    pub(crate) action: Range<usize>,
+    /// The source line (absent for deletes), without its newline.
+    pub(crate) source: Option<Range<usize>>,
 }
 
 /// Splits a bulk body into items. Malformed input gets the 400 ES gives rather than a guess at the targets,
@@ -94,10 +102,18 @@ pub(crate) fn parse(body: &[u8], default_index: Option<&str>) -> Result<Vec<Bulk
             .or(default_index)
             .map(str::to_string);
         let id = meta.get("_id").and_then(Value::as_str).map(str::to_string);
+        let pipeline = meta
+            .get("pipeline")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let mut item_end = end;
+        let mut source = None;
         if op != BulkOp::Delete {
             match lines.next_non_blank() {
-                Some((_, _, source_end)) => item_end = source_end,
+                Some((source_start, source_line, source_end)) => {
+                    item_end = source_end;
+                    source = Some(source_start..source_start + source_line.len());
+                }
                 None => {
                     return Err(EsError::illegal_argument(
                         "The bulk request must be terminated by a newline [\\n]".to_string(),
@@ -109,7 +125,10 @@ pub(crate) fn parse(body: &[u8], default_index: Option<&str>) -> Result<Vec<Bulk
             op,
             index,
             id,
+            pipeline,
             range: start..item_end,
+            action: start..start + line.len(),
+            source,
         });
     }
     if items.is_empty() {
@@ -148,38 +167,85 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Items of one bulk request with the denial (if any) for each.
+/// What becomes of one item.
+#[derive(Debug)]
+pub(crate) enum Fate {
+    /// Sent to osmem: the item's own lines, or these replacement lines (newline-terminated).
+    Forward(Option<Vec<u8>>),
+    /// Answered by the front with this error.
+    Fail(EsError),
+    /// Dropped by a pipeline: answered `noop`, not indexed.
+    Drop,
+}
+
+/// The items of one bulk request and what becomes of each.
 #[derive(Debug)]
 pub(crate) struct BulkPlan {
     pub(crate) items: Vec<BulkItem>,
-    pub(crate) denials: Vec<Option<EsError>>,
+    pub(crate) fates: Vec<Fate>,
 }
 
 impl BulkPlan {
-    pub(crate) fn all_allowed(&self) -> bool {
-        self.denials.iter().all(Option::is_none)
+    /// Every item goes to osmem as written.
+    pub(crate) fn new(items: Vec<BulkItem>) -> Self {
+        let fates = items.iter().map(|_| Fate::Forward(None)).collect();
+        BulkPlan { items, fates }
     }
 
-    pub(crate) fn any_allowed(&self) -> bool {
-        self.denials.iter().any(Option::is_none)
+    /// Authorization's outcome: denied items fail, the others go to osmem.
+    pub(crate) fn with_denials(items: Vec<BulkItem>, denials: Vec<Option<EsError>>) -> Self {
+        let fates = denials
+            .into_iter()
+            .map(|denial| match denial {
+                Some(err) => Fate::Fail(err),
+                None => Fate::Forward(None),
+            })
+            .collect();
+        BulkPlan { items, fates }
     }
 
-    /// The request body holding only the allowed items, each newline-terminated.
-    pub(crate) fn allowed_body(&self, body: &[u8]) -> Vec<u8> {
+    /// No item is answered by the front.
+    pub(crate) fn all_forwarded(&self) -> bool {
+        self.fates.iter().all(|f| matches!(f, Fate::Forward(_)))
+    }
+
+    pub(crate) fn any_forwarded(&self) -> bool {
+        self.fates.iter().any(|f| matches!(f, Fate::Forward(_)))
+    }
+
+    /// The items still headed for osmem, with their index in the plan.
+    pub(crate) fn forwarded(&self) -> impl Iterator<Item = (usize, &BulkItem)> + '_ {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| matches!(self.fates[*i], Fate::Forward(_)))
+    }
+
+    /// The request body for osmem: the forwarded items' lines (replacements where set), newline-terminated.
+    pub(crate) fn forward_body(&self, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(body.len());
-        for (item, denial) in self.items.iter().zip(&self.denials) {
-            if denial.is_none() {
-                out.extend_from_slice(&body[item.range.clone()]);
-                if out.last() != Some(&b'\n') {
-                    out.push(b'\n');
+        for (item, fate) in self.items.iter().zip(&self.fates) {
+            match fate {
+                Fate::Forward(Some(lines)) => out.extend_from_slice(lines),
+                Fate::Forward(None) => {
+                    out.extend_from_slice(&body[item.range.clone()]);
+                    if out.last() != Some(&b'\n') {
+                        out.push(b'\n');
+                    }
                 }
+                Fate::Fail(_) | Fate::Drop => {}
             }
         }
         out
     }
 
-    /// Merges osmem's response for the allowed items (`None` when nothing was sent) with the denied items.
-    pub(crate) fn weave(&self, upstream: Option<Value>) -> Result<Value, FrontError> {
+    /// Merges osmem's response for the forwarded items (`None` when nothing was sent) with the front's own
+    /// answers. `ingest_took` is reported when pipelines ran, as ES does.
+    pub(crate) fn weave(
+        &self,
+        upstream: Option<Value>,
+        ingest_took: Option<u64>,
+    ) -> Result<Value, FrontError> {
         let (took, upstream_errors, upstream_items) = match upstream {
             Some(resp) => {
                 let took = resp.get("took").cloned().unwrap_or(json!(0));
@@ -192,34 +258,57 @@ impl BulkPlan {
             }
             None => (json!(0), false, Vec::new()),
         };
-        let expected = self.denials.iter().filter(|d| d.is_none()).count();
+        let expected = self.forwarded().count();
         if upstream_items.len() != expected {
             return Err(FrontError::UpstreamBulk(format!(
-                "{} items for {expected} allowed requests",
+                "{} items for {expected} forwarded requests",
                 upstream_items.len()
             )));
         }
         let mut upstream_items = upstream_items.into_iter();
         let mut merged = Vec::with_capacity(self.items.len());
-        for (item, denial) in self.items.iter().zip(&self.denials) {
-            match denial {
-                Some(err) => merged.push(denied_item(item, err)),
-                None => merged.push(upstream_items.next().unwrap_or(Value::Null)),
+        let mut failed = false;
+        for (item, fate) in self.items.iter().zip(&self.fates) {
+            match fate {
+                Fate::Fail(err) => {
+                    failed = true;
+                    merged.push(failed_item(item, err));
+                }
+                Fate::Drop => merged.push(dropped_item(item)),
+                Fate::Forward(_) => merged.push(upstream_items.next().unwrap_or(Value::Null)),
             }
         }
-        Ok(
-            json!({ "errors": upstream_errors || !self.all_allowed(), "took": took, "items": merged }),
-        )
+        let mut out = Map::new();
+        out.insert("errors".into(), json!(upstream_errors || failed));
+        out.insert("took".into(), took);
+        if let Some(ms) = ingest_took {
+            out.insert("ingest_took".into(), json!(ms));
+        }
+        out.insert("items".into(), Value::Array(merged));
+        Ok(Value::Object(out))
     }
 }
 
-fn denied_item(item: &BulkItem, err: &EsError) -> Value {
+/// A per-item failure as ES writes it: `_index`, `_id`, `status`, `error`.
+fn failed_item(item: &BulkItem, err: &EsError) -> Value {
     let mut result = Map::new();
     result.insert("_index".into(), json!(item.index));
     result.insert("_id".into(), json!(item.id));
     result.insert("status".into(), json!(err.status().as_u16()));
     result.insert("error".into(), err.exception_object());
     json!({ item.op.key(): Value::Object(result) })
+}
+
+/// ES's answer for a document a pipeline dropped (`BulkRequestModifier.markItemAsDropped`).
+fn dropped_item(item: &BulkItem) -> Value {
+    json!({ item.op.key(): {
+        "_index": item.index,
+        "_id": item.id,
+        "_version": -3,
+        "result": "noop",
+        "_shards": {"total": 0, "successful": 0, "failed": 0},
+        "status": 200
+    }})
 }
 
 #[cfg(test)]
@@ -265,14 +354,14 @@ mod tests {
     fn denied_items_are_woven_back_in_order() {
         let items = parse(BODY.as_bytes(), Some("ok")).unwrap();
         let denials = vec![None, None, Some(EsError::forbidden("nope"))];
-        let plan = BulkPlan { items, denials };
-        let allowed = String::from_utf8(plan.allowed_body(BODY.as_bytes())).unwrap();
+        let plan = BulkPlan::with_denials(items, denials);
+        let allowed = String::from_utf8(plan.forward_body(BODY.as_bytes())).unwrap();
         assert_eq!(allowed, "{\"index\":{\"_index\":\"ok\",\"_id\":\"1\"}}\n{\"a\":1}\n{\"delete\":{\"_id\":\"2\"}}\n");
         let upstream = json!({"took": 3, "errors": false, "items": [
             {"index": {"_index": "ok", "_id": "1", "status": 201}},
             {"delete": {"_index": "ok", "_id": "2", "status": 404}}
         ]});
-        let merged = plan.weave(Some(upstream)).unwrap();
+        let merged = plan.weave(Some(upstream), None).unwrap();
         assert_eq!(merged["errors"], true);
         assert_eq!(merged["items"][1]["delete"]["status"], 404);
         assert_eq!(merged["items"][2]["update"]["status"], 403);
@@ -281,7 +370,7 @@ mod tests {
             "security_exception"
         );
         assert!(
-            plan.weave(Some(json!({"items": []}))).is_err(),
+            plan.weave(Some(json!({"items": []})), None).is_err(),
             "item count mismatch is an error"
         );
     }

@@ -13,7 +13,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::api_keys::ApiKeyStore;
+use super::faults::FaultStore;
 use super::info::ClusterIdentity;
+use super::ingest::PipelineStore;
 use super::osmem::{OsmemChild, OsmemError};
 use super::proxy::Upstream;
 use super::server::{router, FrontState};
@@ -87,6 +89,8 @@ impl Front {
             password: config.password,
             keys: ApiKeyStore::default(),
             upstream: Upstream::new(&osmem.url)?,
+            pipelines: PipelineStore::with_builtins(),
+            faults: FaultStore::default(),
         });
         let addr = format!("{host}:{port}");
         let listener = TcpListener::bind(&addr)

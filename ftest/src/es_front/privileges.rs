@@ -92,6 +92,15 @@ pub(crate) const PIPELINE_WRITE: ClusterAction = cluster(
         "all",
     ],
 );
+pub(crate) const PIPELINE_DELETE: ClusterAction = cluster(
+    "cluster:admin/ingest/pipeline/delete",
+    &[
+        "manage_ingest_pipelines",
+        "manage_pipeline",
+        "manage",
+        "all",
+    ],
+);
 pub(crate) const LICENSE_WRITE: ClusterAction =
     cluster("cluster:admin/xpack/license/put", &["manage", "all"]);
 /// Any cluster endpoint the table does not name: only broad privileges grant it.

@@ -1,6 +1,8 @@
 //! The request pipeline of the front, in the order ES applies it: read the body, validate media types,
-//! authenticate, authorize, then answer locally (`/`, `/_license`, `/_security/*`, `/_connector*`) or forward to osmem
-//! (with the connector templates merged into index creation and forbidden bulk items cut out).
+//! authenticate, authorize, then answer locally (`/`, `/_license`, `/_security/*`, `/_connector*`, `/_ingest/*`,
+//! and the `/_standin/*` test hooks) or forward to osmem (with the connector templates merged into index
+//! creation; bulk and single-document writes go through `writes.rs` for item authorization, injected faults and
+//! ingest pipelines).
 //! Every response gets `X-Elastic-Product: Elasticsearch` and, when asked for, the vendor content type.
 
 use std::sync::Arc;
@@ -11,16 +13,18 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
 
-use super::actions;
+use super::actions::{self, Required};
 use super::api_keys::ApiKeyStore;
 use super::auth::{self, Principal};
 use super::authz::{self, Verdict};
-use super::bulk::BulkPlan;
+use super::bulk::{self, BulkPlan};
 use super::errors::{json_response, EsError, FrontError};
+use super::faults::FaultStore;
 use super::info::ClusterIdentity;
+use super::ingest::PipelineStore;
 use super::media;
 use super::proxy::{Upstream, UpstreamResponse};
-use super::{connector_api, security, templates};
+use super::{connector_api, security, templates, writes};
 
 /// Largest request body accepted. ES defaults to 100 MiB (`http.max_content_length`); bulk requests from the
 /// service stay far below, and the bound keeps a runaway test from exhausting memory.
@@ -32,6 +36,8 @@ pub(crate) struct FrontState {
     pub(crate) password: String,
     pub(crate) keys: ApiKeyStore,
     pub(crate) upstream: Upstream,
+    pub(crate) pipelines: PipelineStore,
+    pub(crate) faults: FaultStore,
 }
 
 pub(crate) fn router(state: Arc<FrontState>) -> Router {
@@ -97,9 +103,13 @@ async fn authorized(
 ) -> Result<(Response, Principal), EsError> {
     let principal = auth::authenticate(&parts.headers, uri, &state.password, &state.keys, now_ms)?;
     let required = actions::classify(&parts.method, parts.uri.path(), parts.uri.query());
-    let response = match authz::authorize(&principal, &required, &body)? {
-        Verdict::PartialBulk(plan) => partial_bulk(state, parts, uri, &body, plan).await?,
-        Verdict::Allow => route(state, parts, uri, body, &principal, now_ms).await?,
+    let response = match (authz::authorize(&principal, &required, &body)?, &required) {
+        (Verdict::PartialBulk(plan), _) => writes::bulk(state, parts, &body, plan).await?,
+        (Verdict::Allow, Required::Bulk { default_index }) => {
+            let plan = BulkPlan::new(bulk::parse(&body, default_index.as_deref())?);
+            writes::bulk(state, parts, &body, plan).await?
+        }
+        (Verdict::Allow, _) => route(state, parts, uri, body, &principal, now_ms).await?,
     };
     Ok((response, principal))
 }
@@ -155,6 +165,25 @@ async fn route(
             })?;
         return Ok(json_response(StatusCode::OK, &answer));
     }
+    if path == "/_ingest" || path.starts_with("/_ingest/") {
+        let (status, answer) = state
+            .pipelines
+            .handle(method, path, parts.uri.query(), &body)?;
+        return Ok(json_response(status, &answer));
+    }
+    if path == "/_standin" || path.starts_with("/_standin/") {
+        if !matches!(principal, Principal::Elastic) {
+            return Err(EsError::forbidden(format!(
+                "action [cluster:admin/es_standin/faults] is unauthorized for {}, the es-standin test hooks are only granted to the [elastic] user",
+                principal.denial_subject()
+            )));
+        }
+        let (status, answer) = state.faults.handle(method, path, &body)?;
+        return Ok(json_response(status, &answer));
+    }
+    if let Some(target) = writes::doc_target(method, path) {
+        return writes::single(state, parts, body, target).await;
+    }
     let mut headers = parts.headers.clone();
     let mut body = body;
     let templated = match templated_index(method, path) {
@@ -182,35 +211,8 @@ fn templated_index<'a>(method: &Method, path: &'a str) -> Option<&'a str> {
     (*method == Method::PUT && !index.is_empty() && !index.contains('/')).then_some(index)
 }
 
-async fn partial_bulk(
-    state: &FrontState,
-    parts: &axum::http::request::Parts,
-    uri: &str,
-    body: &[u8],
-    plan: BulkPlan,
-) -> Result<Response, EsError> {
-    let upstream = if plan.any_allowed() {
-        let allowed = Bytes::from(plan.allowed_body(body));
-        let response = state
-            .upstream
-            .send(parts.method.clone(), uri, &parts.headers, allowed)
-            .await
-            .map_err(FrontError::into_es_error)?;
-        if response.status != StatusCode::OK {
-            // A request-level failure (malformed source, ...) is osmem's answer to give, unchanged.
-            return Ok(passthrough(response));
-        }
-        let parsed = serde_json::from_slice(&response.body)
-            .map_err(|e| FrontError::UpstreamBulk(e.to_string()).into_es_error())?;
-        Some(parsed)
-    } else {
-        None
-    };
-    let merged = plan.weave(upstream).map_err(FrontError::into_es_error)?;
-    Ok(json_response(StatusCode::OK, &merged))
-}
-
-fn passthrough(upstream: UpstreamResponse) -> Response {
+/// osmem's answer, status, headers and body as they came.
+pub(crate) fn passthrough(upstream: UpstreamResponse) -> Response {
     let mut response = Response::new(Body::from(upstream.body));
     *response.status_mut() = upstream.status;
     *response.headers_mut() = upstream.headers;

@@ -1,5 +1,5 @@
-//! Basic sync rules (spec §8): validating a filter (the scheduler validates an edited draft, the runner the job's
-//! active snapshot). Applying rules to documents arrives with the sync engine.
+//! Validating a filter's basic rules (spec §8): each rule's shape, catch-all regexes, duplicates. The result is
+//! what the scheduler writes on a draft and what the runner checks before a sync.
 
 use std::collections::HashMap;
 
@@ -9,7 +9,7 @@ use crate::es::protocol::{FilteringValidation, ValidationError, ValidationState}
 
 /// Rule names Elastic accepts, lower-cased. `greater_than`/`less_than` are accepted too: Kibana offers them
 /// and the reference rejecting them is a known bug (REF §12.12).
-const RULES: &[&str] = &[
+pub(super) const RULES: &[&str] = &[
     "equals",
     "contains",
     "starts_with",
@@ -27,7 +27,7 @@ fn non_empty_str(rule: &Value, key: &str) -> bool {
 }
 
 /// Problems with one rule's shape, as sentences.
-fn shape_problems(rule: &Value) -> Vec<String> {
+pub(super) fn shape_problems(rule: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     for key in ["id", "field", "value"] {
         if !non_empty_str(rule, key) {

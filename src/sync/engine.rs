@@ -1,0 +1,326 @@
+//! The content sync engine (spec §6.2–6.3): one job's documents from a [`Source`] to the connector's content
+//! index. It prepares the index, reads what the index holds, streams the source's documents through sync rules and
+//! change detection, downloads content with bounded concurrency, and feeds the bulk queue; when the listing was
+//! complete it then deletes what the source no longer has. An incomplete listing deletes nothing.
+//!
+//! Rule for incomplete listings: the job still ends `completed` (everything seen was indexed), nothing is deleted,
+//! and the job's `metadata.incomplete_listing` names the parts that failed; the next sync tries again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use futures::StreamExt;
+use serde_json::{json, Map, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::document::{self, PipelineSettings};
+use super::rules::SyncRules;
+use super::source::{Attachment, Download, Source, SourceEvent, SourceFactory, SyncKind};
+use super::{SyncContext, SyncEngine, SyncError, SyncOutcome};
+use crate::es::bulk::BulkOp;
+use crate::es::content::{self, ExistingDocs};
+use crate::es::{time, EsClient, JobType};
+use crate::sync::queue::{self, QueueLimits, QueueSender};
+use crate::sync::sink::{Sink, SinkSettings};
+
+/// At most this many incomplete parts are named in the job's metadata.
+const MAX_REPORTED_PARTS: usize = 20;
+
+pub struct ContentEngine {
+    factory: Arc<dyn SourceFactory>,
+}
+
+impl ContentEngine {
+    pub fn new(factory: Arc<dyn SourceFactory>) -> Self {
+        ContentEngine { factory }
+    }
+}
+
+/// Log-only counters of one sync (spec §6.6).
+#[derive(Debug, Default)]
+struct Counters {
+    docs_seen: u64,
+    creates: u64,
+    updates: u64,
+    unchanged: u64,
+    filtered: u64,
+    without_id: u64,
+    deletes: u64,
+    downloads: u64,
+}
+
+#[async_trait]
+impl SyncEngine for ContentEngine {
+    async fn check(
+        &self,
+        service_type: &str,
+        configuration: &Map<String, Value>,
+    ) -> Result<(), String> {
+        let values = crate::es::configuration::values(configuration);
+        let source = self
+            .factory
+            .create(service_type, &values)
+            .map_err(|e| e.0)?;
+        source.ping().await.map_err(|e| e.0)
+    }
+
+    async fn run(&self, ctx: SyncContext) -> Result<SyncOutcome, SyncError> {
+        let snapshot = ctx.job.doc.connector.clone().unwrap_or_default();
+        let service_type = snapshot.service_type.clone().unwrap_or_default();
+        let configuration = snapshot.configuration.clone().unwrap_or_default();
+        let values = crate::es::configuration::values(&configuration);
+        let source = self
+            .factory
+            .create(&service_type, &values)
+            .map_err(|e| SyncError::Configuration(e.0))?;
+        let index = ctx
+            .job
+            .index_name()
+            .ok_or_else(|| SyncError::Failed("the job has no content index name".into()))?
+            .to_string();
+        let data = data_client(&ctx)?;
+        if content::ensure_index(&data, &index).await? {
+            tracing::info!(%index, "Created the content index");
+        }
+        let kind = match ctx.job.job_type() {
+            JobType::Incremental => SyncKind::Incremental,
+            _ => SyncKind::Full,
+        };
+        let existing = content::scan_existing(&data, &index).await?;
+        tracing::info!(%index, existing = existing.len(), "Read the content index's document ids");
+        let pipeline = PipelineSettings::from_snapshot(&snapshot.pipeline);
+        let rules = if ctx.connector.doc.sync_rules_enabled() {
+            SyncRules::from_filter(&snapshot.filtering).map_err(SyncError::InvalidFiltering)?
+        } else {
+            SyncRules::default()
+        };
+        let cursor = match kind {
+            SyncKind::Incremental => ctx.connector.doc.sync_cursor.clone(),
+            SyncKind::Full => Value::Null,
+        };
+        let bulk = &ctx.config.elasticsearch.bulk;
+        let (tx, rx) = queue::bounded(QueueLimits::from_config(bulk));
+        let sink = Sink::new(
+            data.clone(),
+            &index,
+            Some(&pipeline.name),
+            SinkSettings::from_config(bulk),
+            ctx.stats.clone(),
+        );
+        let stop = ctx.stop.clone();
+        let sink_task = tokio::spawn(async move { sink.run(rx, stop).await });
+        let plan = Plan {
+            kind,
+            pipeline,
+            rules,
+            concurrent_downloads: bulk.concurrent_downloads.max(1),
+            max_download: ctx.config.service.max_file_download_size,
+        };
+        let produced = produce(source.as_ref(), &plan, cursor, existing, tx, &ctx).await;
+        let sink_result = sink_task
+            .await
+            .map_err(|e| SyncError::Failed(format!("the bulk sink task failed: {e}")))?;
+        let report = sink_result?;
+        let produced = produced?;
+        tracing::info!(
+            %index, seen = produced.counters.docs_seen, created = produced.counters.creates,
+            updated = produced.counters.updates, unchanged = produced.counters.unchanged,
+            filtered = produced.counters.filtered, without_id = produced.counters.without_id,
+            deleted = produced.counters.deletes, downloads = produced.counters.downloads,
+            failed_downloads = produced.failed_downloads, incomplete_parts = produced.incomplete.len(),
+            sink = ?report, "Sync finished"
+        );
+        let metadata = (!produced.incomplete.is_empty()).then(|| {
+            let parts: Vec<Value> = produced
+                .incomplete
+                .iter()
+                .take(MAX_REPORTED_PARTS)
+                .map(|(part, reason)| json!({"part": part, "reason": reason}))
+                .collect();
+            json!({"incomplete_listing": {"failed_parts": produced.incomplete.len(), "examples": parts,
+                   "deletions_skipped": true}})
+        });
+        Ok(SyncOutcome {
+            sync_cursor: source.sync_cursor(),
+            metadata,
+        })
+    }
+}
+
+/// The client for the sync's data path: the connector's own API key when configured (spec §2.3).
+fn data_client(ctx: &SyncContext) -> Result<EsClient, SyncError> {
+    let configured = ctx
+        .config
+        .connectors
+        .iter()
+        .find(|c| c.connector_id == ctx.connector.id);
+    let client = match configured
+        .and_then(|c| c.api_key.as_ref())
+        .filter(|k| !k.is_empty())
+    {
+        Some(key) => EsClient::with_api_key(&ctx.config.elasticsearch, key)?,
+        None => EsClient::new(&ctx.config.elasticsearch)?,
+    };
+    Ok(client)
+}
+
+struct Plan {
+    kind: SyncKind,
+    pipeline: PipelineSettings,
+    rules: SyncRules,
+    concurrent_downloads: usize,
+    max_download: u64,
+}
+
+struct Produced {
+    counters: Counters,
+    failed_downloads: u64,
+    incomplete: Vec<(String, String)>,
+}
+
+/// Streams the source into the queue; then, if the listing was complete, queues deletes for what is left of
+/// `existing`. Dropping `tx` at the end closes the queue.
+async fn produce(
+    source: &dyn Source,
+    plan: &Plan,
+    cursor: Value,
+    mut existing: ExistingDocs,
+    tx: QueueSender,
+    ctx: &SyncContext,
+) -> Result<Produced, SyncError> {
+    let mut counters = Counters::default();
+    let mut incomplete = Vec::new();
+    let downloads_allowed = Arc::new(Semaphore::new(plan.concurrent_downloads));
+    let mut downloads: JoinSet<Result<(), SyncError>> = JoinSet::new();
+    let failed_downloads = Arc::new(AtomicU64::new(0));
+    let cursor = (!cursor.is_null()).then_some(cursor);
+    let mut stream = source.docs(plan.kind, cursor);
+    loop {
+        let event = tokio::select! {
+            _ = ctx.stop.cancelled() => return Err(SyncError::Stopped),
+            event = stream.next() => event,
+        };
+        let Some(event) = event else { break };
+        let doc = match event.map_err(|e| SyncError::Failed(format!("the source failed: {e}")))? {
+            SourceEvent::Incomplete { part, reason } => {
+                tracing::warn!(%part, %reason, "Part of the source listing failed; nothing will be deleted this sync");
+                incomplete.push((part, reason));
+                continue;
+            }
+            SourceEvent::Doc(doc) => doc,
+        };
+        counters.docs_seen += 1;
+        let Some((id, mut body)) = document::prepare(doc.doc, &plan.pipeline) else {
+            counters.without_id += 1;
+            tracing::warn!("The source sent a document without an id; skipping it");
+            continue;
+        };
+        if !plan.rules.keeps(&body) {
+            counters.filtered += 1;
+            continue;
+        }
+        let stored = existing.remove(id.as_str());
+        let fingerprint = content::timestamp_fingerprint(content::body_timestamp(&body));
+        match stored {
+            Some(fp) if plan.kind == SyncKind::Incremental && fp != 0 && fp == fingerprint => {
+                counters.unchanged += 1;
+                continue;
+            }
+            Some(_) => counters.updates += 1,
+            None => counters.creates += 1,
+        }
+        if content::body_timestamp(&body).is_none() {
+            body.insert("_timestamp".into(), json!(time::format(chrono::Utc::now())));
+        }
+        // Reap finished downloads so their errors surface early and the set stays small.
+        while let Some(done) = downloads.try_join_next() {
+            done.map_err(|e| SyncError::Failed(format!("a download task failed: {e}")))??;
+        }
+        match doc.download {
+            Some(download) if plan.pipeline.extract_binary_content => {
+                counters.downloads += 1;
+                let permit = downloads_allowed
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| SyncError::Stopped)?;
+                let tx = tx.clone();
+                let max = plan.max_download;
+                let id = id.clone();
+                let failed = failed_downloads.clone();
+                downloads.spawn(async move {
+                    let (body, ok) = with_content(body, download, &id, max).await;
+                    if !ok {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    drop(permit);
+                    tx.send(BulkOp::Index { id, body })
+                        .await
+                        .map_err(SyncError::from)
+                });
+            }
+            _ => {
+                tx.send(BulkOp::Index { id, body })
+                    .await
+                    .map_err(SyncError::from)?;
+            }
+        }
+    }
+    while let Some(done) = downloads.join_next().await {
+        done.map_err(|e| SyncError::Failed(format!("a download task failed: {e}")))??;
+    }
+    if incomplete.is_empty() {
+        for id in existing.into_keys() {
+            counters.deletes += 1;
+            tx.send(BulkOp::Delete { id: id.into() })
+                .await
+                .map_err(SyncError::from)?;
+        }
+    } else {
+        tracing::warn!(
+            kept = existing.len(),
+            "Listing incomplete: {} documents the source did not list are kept",
+            existing.len()
+        );
+    }
+    let failed_downloads = failed_downloads.load(Ordering::Relaxed);
+    Ok(Produced {
+        counters,
+        failed_downloads,
+        incomplete,
+    })
+}
+
+/// Runs a document's download and adds the file as base64 `_attachment` for the ingest pipeline. A failed or
+/// oversized download costs the document its content, not the document. The flag says whether it went well.
+async fn with_content(
+    mut body: Map<String, Value>,
+    download: Download,
+    id: &str,
+    max_bytes: u64,
+) -> (Map<String, Value>, bool) {
+    let ok = match download.await {
+        Ok(Some(Attachment { bytes, filename })) if bytes.len() as u64 <= max_bytes => {
+            body.insert(
+                "_attachment".into(),
+                json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+            );
+            tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
+            true
+        }
+        Ok(Some(a)) => {
+            tracing::warn!(%id, filename = %a.filename, size = a.bytes.len(), "Content too large; indexing metadata only");
+            true
+        }
+        Ok(None) => true,
+        Err(e) => {
+            tracing::warn!(%id, "Download failed; indexing metadata only: {e}");
+            false
+        }
+    };
+    body.remove("_original_filename");
+    (body, ok)
+}

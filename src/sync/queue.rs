@@ -1,0 +1,333 @@
+//! The bounded queue between the sync engine (producer) and the bulk sink (consumer), spec §6.5. It holds at most
+//! `bulk.queue_max_size` operations and `bulk.queue_max_mem_size` MiB of them (an operation larger than the whole
+//! byte budget still fits into an empty queue). [`QueueSender::send`] waits while the queue is full; a send that
+//! waits longer than `bulk.queue_refresh_timeout` fails with the reference's "overloaded Elasticsearch" error.
+//! Dropping every sender ends the receiver's stream; dropping the receiver (the sink stopped) makes every
+//! pending and later send fail at once with [`QueueError::Closed`], so a producer never waits on a dead sink.
+//!
+//! Built on a tokio `mpsc` channel (the item bound) and a semaphore whose permits are bytes (the memory bound):
+//! nothing polls, so `bulk.queue_refresh_interval` (the reference's polling period) has no use here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use super::SyncError;
+use crate::config::BulkConfig;
+use crate::es::bulk::{BulkOp, EncodedOp};
+
+/// The reference's `ElasticsearchOverloadedError` message.
+pub const OVERLOADED_MESSAGE: &str = "Connector was unable to ingest data into overloaded Elasticsearch. \
+     Make sure Elasticsearch instance is healthy, has enough resources and content index is healthy.";
+
+/// Bytes in a `MiB` config value (negative or NaN → 0, huge → `usize::MAX`).
+pub(crate) fn mib(value: f64) -> usize {
+    let bytes = value * 1_048_576.0;
+    if bytes.is_nan() || bytes <= 0.0 {
+        0
+    } else {
+        bytes.min(usize::MAX as f64) as usize
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    pub max_items: usize,
+    /// 0 = no byte bound.
+    pub max_bytes: usize,
+    /// How long one `send` may wait for room.
+    pub refresh_timeout: Duration,
+}
+
+impl QueueLimits {
+    pub fn from_config(cfg: &BulkConfig) -> Self {
+        QueueLimits {
+            max_items: cfg.queue_max_size,
+            max_bytes: mib(cfg.queue_max_mem_size),
+            refresh_timeout: cfg.queue_refresh_timeout.get(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    /// Elasticsearch took nothing for `queue_refresh_timeout`.
+    #[error("{}", OVERLOADED_MESSAGE)]
+    Overloaded,
+    /// The sink has stopped (its own error says why); nothing more can be queued.
+    #[error("the bulk sink has stopped; no more documents can be queued")]
+    Closed,
+}
+
+impl From<QueueError> for SyncError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            // Worded as the reference's job error: "<ExceptionClass>: <message>" (spec §6.1).
+            QueueError::Overloaded => SyncError::Failed(format!(
+                "ElasticsearchOverloadedError: {OVERLOADED_MESSAGE}"
+            )),
+            QueueError::Closed => SyncError::Failed(e.to_string()),
+        }
+    }
+}
+
+/// An operation in the queue, holding its share of the byte budget until the sink takes it out.
+struct Queued {
+    op: EncodedOp,
+    _bytes: OwnedSemaphorePermit,
+}
+
+/// The producer side; clone it for concurrent producers (lazy downloads).
+#[derive(Clone)]
+pub struct QueueSender {
+    tx: mpsc::Sender<Queued>,
+    bytes: Arc<Semaphore>,
+    limits: QueueLimits,
+}
+
+pub struct QueueReceiver {
+    rx: mpsc::Receiver<Queued>,
+    bytes: Arc<Semaphore>,
+    limits: QueueLimits,
+}
+
+/// A queue bounded by `limits` (`max_items` is at least 1; byte budgets above 4 GiB count as 4 GiB).
+pub fn bounded(limits: QueueLimits) -> (QueueSender, QueueReceiver) {
+    let limits = QueueLimits {
+        max_items: limits.max_items.max(1),
+        max_bytes: limits.max_bytes.min(u32::MAX as usize),
+        ..limits
+    };
+    let (tx, rx) = mpsc::channel(limits.max_items);
+    let bytes = Arc::new(Semaphore::new(limits.max_bytes));
+    (
+        QueueSender {
+            tx,
+            bytes: Arc::clone(&bytes),
+            limits,
+        },
+        QueueReceiver { rx, bytes, limits },
+    )
+}
+
+impl QueueSender {
+    /// Serializes `op` and queues it, waiting while the queue is full.
+    pub async fn send(&self, op: BulkOp) -> Result<(), QueueError> {
+        self.send_encoded(op.encode()).await
+    }
+
+    pub async fn send_encoded(&self, op: EncodedOp) -> Result<(), QueueError> {
+        // Never ask for more than the whole budget, so a huge op fits once the queue has drained.
+        let need = u32::try_from(op.size().min(self.limits.max_bytes)).unwrap_or(u32::MAX);
+        let room = async {
+            let bytes = Arc::clone(&self.bytes)
+                .acquire_many_owned(need)
+                .await
+                .map_err(|_| QueueError::Closed)?;
+            let slot = self.tx.reserve().await.map_err(|_| QueueError::Closed)?;
+            Ok((bytes, slot))
+        };
+        let (bytes, slot) = tokio::time::timeout(self.limits.refresh_timeout, room)
+            .await
+            .map_err(|_| QueueError::Overloaded)??;
+        slot.send(Queued { op, _bytes: bytes });
+        Ok(())
+    }
+}
+
+impl QueueReceiver {
+    /// The next operation; `None` once every sender is gone and the queue is empty.
+    pub async fn recv(&mut self) -> Option<EncodedOp> {
+        // Dropping the `Queued` returns its bytes to the budget.
+        self.rx.recv().await.map(|queued| queued.op)
+    }
+
+    /// Operations waiting in the queue.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// Bytes of the operations waiting in the queue (as counted against the budget).
+    pub fn queued_bytes(&self) -> usize {
+        self.limits
+            .max_bytes
+            .saturating_sub(self.bytes.available_permits())
+    }
+}
+
+impl Drop for QueueReceiver {
+    fn drop(&mut self) {
+        // Wake producers waiting for bytes; those waiting for a slot are woken by the channel closing.
+        self.bytes.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+    use serde_json::{json, Map, Value};
+    use std::time::Instant;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn limits(max_items: usize, max_bytes: usize) -> QueueLimits {
+        QueueLimits {
+            max_items,
+            max_bytes,
+            refresh_timeout: HOUR,
+        }
+    }
+
+    fn doc(id: &str, text_len: usize) -> BulkOp {
+        let body: Map<String, Value> = json!({"text": "x".repeat(text_len)})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        BulkOp::Index {
+            id: id.into(),
+            body,
+        }
+    }
+
+    fn size_of(op: BulkOp) -> usize {
+        op.encode().size()
+    }
+
+    /// Whether a send completes at once, without anything being taken out of the queue.
+    async fn fits(tx: &QueueSender, op: BulkOp) -> bool {
+        matches!(tx.send(op).now_or_never(), Some(Ok(())))
+    }
+
+    #[tokio::test]
+    async fn backpressure_by_count() {
+        let (tx, mut rx) = bounded(limits(3, 1 << 20));
+        for i in 0..3 {
+            assert!(fits(&tx, doc(&i.to_string(), 10)).await);
+        }
+        assert_eq!(rx.len(), 3);
+        assert!(!fits(&tx, doc("3", 10)).await);
+        let waiting = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send(doc("3", 10)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        assert_eq!(
+            rx.recv().await.map(|op| op.id().to_string()).as_deref(),
+            Some("0")
+        );
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+        assert_eq!(rx.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn backpressure_by_bytes() {
+        let one = size_of(doc("a", 1000));
+        let (tx, mut rx) = bounded(limits(100, one * 2 + one / 2));
+        assert!(fits(&tx, doc("a", 1000)).await);
+        assert!(fits(&tx, doc("b", 1000)).await);
+        assert_eq!(rx.queued_bytes(), one * 2);
+        assert!(!fits(&tx, doc("c", 1000)).await);
+        assert!(
+            fits(&tx, doc("s", 10)).await,
+            "a small op still fits the remaining bytes"
+        );
+        rx.recv().await;
+        assert!(fits(&tx, doc("c", 1000)).await);
+    }
+
+    #[tokio::test]
+    async fn an_op_bigger_than_the_budget_fits_an_empty_queue_only() {
+        let (tx, mut rx) = bounded(limits(100, 500));
+        assert!(fits(&tx, doc("small", 10)).await);
+        assert!(!fits(&tx, doc("huge", 5000)).await);
+        rx.recv().await;
+        assert!(fits(&tx, doc("huge", 5000)).await);
+        assert_eq!(rx.queued_bytes(), 500);
+        assert!(!fits(&tx, doc("small", 10)).await);
+        assert_eq!(
+            rx.recv().await.map(|op| op.id().to_string()).as_deref(),
+            Some("huge")
+        );
+        assert_eq!(rx.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_producer_blocked_too_long_fails_as_overloaded() {
+        let (tx, _rx) = bounded(QueueLimits {
+            refresh_timeout: Duration::from_millis(50),
+            ..limits(1, 0)
+        });
+        tx.send(doc("a", 1)).await.unwrap();
+        let start = Instant::now();
+        let e = tx.send(doc("b", 1)).await.unwrap_err();
+        assert_eq!(e, QueueError::Overloaded);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert!(e
+            .to_string()
+            .starts_with("Connector was unable to ingest data into overloaded Elasticsearch."));
+        let SyncError::Failed(message) = SyncError::from(e) else {
+            panic!()
+        };
+        assert_eq!(
+            message,
+            format!("ElasticsearchOverloadedError: {OVERLOADED_MESSAGE}")
+        );
+    }
+
+    #[tokio::test]
+    async fn closing_the_senders_ends_the_stream() {
+        let (tx, mut rx) = bounded(limits(10, 1 << 20));
+        let tx2 = tx.clone();
+        tx.send(BulkOp::Delete { id: "d".into() }).await.unwrap();
+        drop(tx);
+        drop(tx2);
+        assert_eq!(
+            rx.recv().await.map(|op| op.id().to_string()).as_deref(),
+            Some("d")
+        );
+        assert!(rx.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_receiver_fails_waiting_producers_at_once() {
+        for (items, bytes) in [(1, 1 << 20), (100, 200)] {
+            let (tx, rx) = bounded(limits(items, bytes));
+            tx.send(doc("a", 100)).await.unwrap();
+            let waiting = tokio::spawn({
+                let tx = tx.clone();
+                async move { tx.send(doc("b", 100)).await }
+            });
+            tokio::task::yield_now().await;
+            assert!(!waiting.is_finished());
+            drop(rx);
+            // The send would otherwise wait for its hour-long refresh timeout.
+            let woken = tokio::time::timeout(Duration::from_secs(10), waiting).await;
+            assert_eq!(
+                woken.expect("woken at once").unwrap(),
+                Err(QueueError::Closed)
+            );
+            assert_eq!(tx.send(doc("c", 1)).await, Err(QueueError::Closed));
+        }
+    }
+
+    #[test]
+    fn limits_from_config() {
+        let l = QueueLimits::from_config(&BulkConfig::default());
+        assert_eq!(
+            l,
+            QueueLimits {
+                max_items: 1024,
+                max_bytes: 25 << 20,
+                refresh_timeout: Duration::from_secs(1300)
+            }
+        );
+        assert_eq!((mib(-1.0), mib(f64::NAN), mib(0.5)), (0, 0, 512 << 10));
+    }
+}

@@ -1,0 +1,88 @@
+//! What a data source gives the sync engine: a stream of documents, each with an optional lazy content download,
+//! interleaved with reports that part of the listing failed. The engine never knows which source it runs; a
+//! source never knows Elasticsearch.
+//!
+//! Completeness is explicit: a source that could not list some part (a page or a subtree failed after its own
+//! retries) says so with [`SourceEvent::Incomplete`] and goes on with the rest. The engine then indexes what it
+//! got and deletes nothing, because a document it did not see may still exist. A failure that makes the whole
+//! listing meaningless is an `Err` in the stream and fails the sync, also without deletes.
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde_json::{Map, Value};
+
+/// A file's bytes, fetched only when the engine decides the document needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A download that has not started: the future does nothing until polled, and dropping it costs nothing.
+pub type Download = BoxFuture<'static, Result<Option<Attachment>, SourceError>>;
+
+pub struct SourceDoc {
+    /// The document; `_id` names it (a missing or empty `_id` drops it with a warning), `_timestamp` is the
+    /// source's last-modified value used to skip unchanged documents.
+    pub doc: Map<String, Value>,
+    pub download: Option<Download>,
+}
+
+impl std::fmt::Debug for SourceDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceDoc")
+            .field("doc", &self.doc)
+            .field("download", &self.download.is_some())
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub enum SourceEvent {
+    Doc(SourceDoc),
+    /// Part of the listing failed after retries; `part` names it for the job's report.
+    Incomplete {
+        part: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// Which sync the engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncKind {
+    Full,
+    /// The reference's incremental flavour: a full listing, skipping unchanged documents.
+    Incremental,
+}
+
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// A cheap reachability and credentials check.
+    async fn ping(&self) -> Result<(), SourceError>;
+
+    /// The documents to sync. `cursor` is the connector's saved `sync_cursor` (incremental jobs only).
+    fn docs(
+        &self,
+        kind: SyncKind,
+        cursor: Option<Value>,
+    ) -> BoxStream<'_, Result<SourceEvent, SourceError>>;
+
+    /// The cursor to save after a completed sync (a delta token, for example); `None` keeps none.
+    fn sync_cursor(&self) -> Option<Value> {
+        None
+    }
+}
+
+/// Builds a source for a service type from a connector's effective configuration values.
+pub trait SourceFactory: Send + Sync {
+    fn create(
+        &self,
+        service_type: &str,
+        values: &Map<String, Value>,
+    ) -> Result<Box<dyn Source>, SourceError>;
+}

@@ -1,0 +1,336 @@
+//! The content sync engine end to end against the real stand-in: a synthetic source of 20 000 documents mirrored
+//! into the content index, change detection on a second sync, deletion only after a complete listing, a failing
+//! source, ids over 512 bytes, documents without ids, and content downloads.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::{configured_teams, connector_doc, wait_for, Harness, Mode};
+use elastic_ingest::es::JobType;
+use elastic_ingest::service::ServiceAction;
+use elastic_ingest::sync::engine::ContentEngine;
+use elastic_ingest::sync::source::{
+    Attachment, Source, SourceDoc, SourceError, SourceEvent, SourceFactory, SyncKind,
+};
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::{json, Map, Value};
+
+/// What the synthetic source lists next time.
+#[derive(Clone, Default)]
+struct Scenario {
+    /// `(id, _timestamp, title)`.
+    docs: Vec<(String, String, String)>,
+    /// Report a failed part after listing the docs.
+    incomplete: bool,
+    /// Fail the stream after this many docs.
+    fail_after: Option<usize>,
+    /// Ids whose documents carry a download of `content of <id>`; ids starting with `bad` fail to download.
+    with_content: Vec<String>,
+    /// Extra raw documents (e.g. without `_id`).
+    raw: Vec<Value>,
+}
+
+struct Synthetic(Scenario);
+
+#[async_trait]
+impl Source for Synthetic {
+    async fn ping(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+
+    fn docs(
+        &self,
+        _kind: SyncKind,
+        _cursor: Option<Value>,
+    ) -> BoxStream<'_, Result<SourceEvent, SourceError>> {
+        let s = &self.0;
+        let mut events: Vec<Result<SourceEvent, SourceError>> = Vec::new();
+        for (i, (id, ts, title)) in s.docs.iter().enumerate() {
+            if s.fail_after == Some(i) {
+                events.push(Err(SourceError("listing page 3 failed: HTTP 500".into())));
+                break;
+            }
+            let mut doc = Map::new();
+            doc.insert("_id".into(), json!(id));
+            doc.insert("_timestamp".into(), json!(ts));
+            doc.insert("title".into(), json!(title));
+            let download = s.with_content.contains(id).then(|| {
+                let id = id.clone();
+                Box::pin(async move {
+                    if id.starts_with("bad") {
+                        Err(SourceError("HTTP 404".into()))
+                    } else {
+                        Ok(Some(Attachment {
+                            filename: format!("{id}.txt"),
+                            bytes: format!("content of {id}").into_bytes(),
+                        }))
+                    }
+                }) as elastic_ingest::sync::source::Download
+            });
+            events.push(Ok(SourceEvent::Doc(SourceDoc { doc, download })));
+        }
+        for raw in &s.raw {
+            let doc = raw.as_object().cloned().unwrap_or_default();
+            events.push(Ok(SourceEvent::Doc(SourceDoc {
+                doc,
+                download: None,
+            })));
+        }
+        if s.incomplete {
+            events.push(Ok(SourceEvent::Incomplete {
+                part: "team X / channel Y".into(),
+                reason: "HTTP 403".into(),
+            }));
+        }
+        stream::iter(events).boxed()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Factory(Arc<Mutex<Scenario>>);
+
+impl SourceFactory for Factory {
+    fn create(
+        &self,
+        _service_type: &str,
+        _values: &Map<String, Value>,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        let scenario = self.0.lock().map(|s| s.clone()).unwrap_or_default();
+        Ok(Box::new(Synthetic(scenario)))
+    }
+}
+
+fn docs(range: std::ops::Range<usize>, version: &str) -> Vec<(String, String, String)> {
+    range
+        .map(|i| {
+            (
+                format!("doc-{i}"),
+                format!("2024-01-01T00:00:00+00:00#{version}"),
+                format!("title {i} {version}"),
+            )
+        })
+        .collect()
+}
+
+struct Rig {
+    h: Harness,
+    factory: Factory,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let h = Harness::start(Mode::Api).await;
+        let mut connector = connector_doc("connected", configured_teams());
+        connector["index_name"] = json!("search-engine-test");
+        h.put_connector(connector).await;
+        Rig {
+            h,
+            factory: Factory::default(),
+        }
+    }
+
+    fn set(&self, scenario: Scenario) {
+        *self.factory.0.lock().unwrap() = scenario;
+    }
+
+    /// Runs one job of `job_type` to a terminal state and returns the job document.
+    async fn sync(&self, job_type: JobType) -> Value {
+        let job_id = self.h.create_job(job_type).await;
+        let engine = Arc::new(ContentEngine::new(Arc::new(self.factory.clone())));
+        let svc = self.h.spawn_with(engine, &[ServiceAction::SyncContent]);
+        let job = wait_for(Duration::from_secs(120), "a terminal job", || async {
+            let j = self.h.job(&job_id).await;
+            matches!(
+                j["status"].as_str(),
+                Some("completed" | "error" | "canceled")
+            )
+            .then_some(j)
+        })
+        .await;
+        svc.stop().await;
+        job
+    }
+
+    async fn index_ids(&self) -> Vec<String> {
+        self.h
+            .send(reqwest::Method::POST, "/search-engine-test/_refresh", None)
+            .await;
+        let (_, body) = self
+            .h
+            .send(
+                reqwest::Method::POST,
+                "/search-engine-test/_search",
+                Some(json!({"size": 10000, "_source": ["id"], "query": {"match_all": {}}})),
+            )
+            .await;
+        let mut ids: Vec<String> = body["hits"]["hits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| h["_id"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    async fn doc(&self, id: &str) -> Value {
+        let (_, body) = self
+            .h
+            .send(
+                reqwest::Method::GET,
+                &format!("/search-engine-test/_doc/{id}"),
+                None,
+            )
+            .await;
+        body["_source"].clone()
+    }
+}
+
+fn sorted_ids(docs: &[(String, String, String)]) -> Vec<String> {
+    let mut ids: Vec<String> = docs.iter().map(|d| d.0.clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirrors_20k_docs_then_syncs_only_the_changes() {
+    let rig = Rig::start().await;
+    let first = docs(0..20_000, "v1");
+    rig.set(Scenario {
+        docs: first.clone(),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["indexed_document_count"], 20_000);
+    assert_eq!(job["deleted_document_count"], 0);
+    assert_eq!(job["total_document_count"], 20_000);
+
+    // 1 % changed (0..200), 1 % removed (200..400), 1 % added (20000..20200).
+    let mut second: Vec<_> = docs(0..200, "v2");
+    second.extend(first[400..].iter().cloned());
+    second.extend(docs(20_000..20_200, "v1"));
+    rig.set(Scenario {
+        docs: second.clone(),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Incremental).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["indexed_document_count"], 400,
+        "200 changed + 200 new; unchanged skipped"
+    );
+    assert_eq!(job["deleted_document_count"], 200);
+    assert_eq!(job["total_document_count"], 20_000);
+    assert_eq!(rig.doc("doc-5").await["title"], "title 5 v2");
+    assert_eq!(
+        rig.doc("doc-300").await,
+        Value::Null,
+        "removed from the source → deleted"
+    );
+    assert_eq!(rig.doc("doc-20100").await["id"], "doc-20100");
+    let c = rig.h.connector().await;
+    assert_eq!(c["last_indexed_document_count"], 400);
+    assert_eq!(c["last_deleted_document_count"], 200);
+
+    // A full sync re-indexes everything and deletes nothing more: the index equals the source.
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["indexed_document_count"], 20_000);
+    assert_eq!(job["deleted_document_count"], 0);
+    assert_eq!(job["total_document_count"], 20_000);
+    assert_eq!(rig.doc("doc-199").await["title"], "title 199 v2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incomplete_listing_or_failing_source_deletes_nothing() {
+    let rig = Rig::start().await;
+    let all = docs(0..100, "v1");
+    rig.set(Scenario {
+        docs: all.clone(),
+        ..Default::default()
+    });
+    assert_eq!(rig.sync(JobType::Full).await["status"], "completed");
+
+    rig.set(Scenario {
+        docs: all[..50].to_vec(),
+        incomplete: true,
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["deleted_document_count"], 0);
+    assert_eq!(
+        job["metadata"]["incomplete_listing"]["failed_parts"], 1,
+        "{job}"
+    );
+    assert_eq!(
+        job["metadata"]["incomplete_listing"]["examples"][0]["part"],
+        "team X / channel Y"
+    );
+    assert_eq!(rig.index_ids().await, sorted_ids(&all));
+
+    rig.set(Scenario {
+        docs: all[..50].to_vec(),
+        fail_after: Some(10),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "error", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("listing page 3 failed"),
+        "{job}"
+    );
+    assert_eq!(job["deleted_document_count"], 0);
+    assert_eq!(rig.index_ids().await, sorted_ids(&all));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_ids_are_hashed_docs_without_id_skipped_and_content_attached() {
+    let rig = Rig::start().await;
+    let long = format!("long-{}", "x".repeat(600));
+    let mut list = docs(0..3, "v1");
+    list.push((long.clone(), "t".into(), "long one".into()));
+    list.push(("bad-file".into(), "t".into(), "missing file".into()));
+    rig.set(Scenario {
+        docs: list,
+        with_content: vec!["doc-1".into(), "bad-file".into()],
+        raw: vec![
+            json!({"title": "no id"}),
+            json!({"_id": "", "title": "empty id"}),
+        ],
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["indexed_document_count"], 5,
+        "docs without id are skipped, the rest indexed"
+    );
+    let ids = rig.index_ids().await;
+    assert_eq!(ids.len(), 5);
+    let hashed: Vec<&String> = ids
+        .iter()
+        .filter(|i| i.len() == 32 && !i.starts_with("doc"))
+        .collect();
+    assert_eq!(hashed.len(), 1, "{ids:?}");
+    assert_eq!(rig.doc(hashed[0]).await["title"], "long one");
+    let with_body = rig.doc("doc-1").await;
+    assert_eq!(with_body["body"], "content of doc-1", "{with_body}");
+    assert!(
+        with_body.get("_attachment").is_none()
+            && with_body.get("_extract_binary_content").is_none()
+    );
+    let failed = rig.doc("bad-file").await;
+    assert_eq!(
+        failed["title"], "missing file",
+        "a failed download keeps the document"
+    );
+    assert!(failed.get("body").is_none());
+}
