@@ -31,9 +31,11 @@ struct Scenario {
     with_content: Vec<String>,
     /// Extra raw documents (e.g. without `_id`).
     raw: Vec<Value>,
+    /// The cursor the source hands back after listing.
+    cursor_out: Option<Value>,
 }
 
-struct Synthetic(Scenario);
+struct Synthetic(Scenario, Arc<Mutex<Vec<Option<Value>>>>);
 
 #[async_trait]
 impl Source for Synthetic {
@@ -41,11 +43,18 @@ impl Source for Synthetic {
         Ok(())
     }
 
+    fn sync_cursor(&self) -> Option<Value> {
+        self.0.cursor_out.clone()
+    }
+
     fn docs(
         &self,
         _kind: SyncKind,
-        _cursor: Option<Value>,
+        cursor: Option<Value>,
     ) -> BoxStream<'_, Result<SourceEvent, SourceError>> {
+        if let Ok(mut seen) = self.1.lock() {
+            seen.push(cursor);
+        }
         let s = &self.0;
         let mut events: Vec<Result<SourceEvent, SourceError>> = Vec::new();
         for (i, (id, ts, title)) in s.docs.iter().enumerate() {
@@ -89,8 +98,9 @@ impl Source for Synthetic {
     }
 }
 
+/// The scenario to list, and the cursors the source was given, one per sync.
 #[derive(Clone, Default)]
-struct Factory(Arc<Mutex<Scenario>>);
+struct Factory(Arc<Mutex<Scenario>>, Arc<Mutex<Vec<Option<Value>>>>);
 
 impl SourceFactory for Factory {
     fn create(
@@ -99,7 +109,7 @@ impl SourceFactory for Factory {
         _values: &Map<String, Value>,
     ) -> Result<Box<dyn Source>, SourceError> {
         let scenario = self.0.lock().map(|s| s.clone()).unwrap_or_default();
-        Ok(Box::new(Synthetic(scenario)))
+        Ok(Box::new(Synthetic(scenario, self.1.clone())))
     }
 }
 
@@ -333,4 +343,45 @@ async fn long_ids_are_hashed_docs_without_id_skipped_and_content_attached() {
         "a failed download keeps the document"
     );
     assert!(failed.get("body").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_round_trips_and_sync_rules_filter() {
+    let rig = Rig::start().await;
+    let mut connector = connector_doc("connected", configured_teams());
+    connector["index_name"] = json!("search-engine-test");
+    let rule = json!({"id": "r1", "policy": "exclude", "field": "title", "rule": "contains", "value": "secret",
+                      "order": 1, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"});
+    connector["filtering"][0]["active"]["rules"] = json!([rule]);
+    rig.h.put_connector(connector).await;
+    let mut list = docs(0..3, "v1");
+    list.push(("hidden".into(), "t".into(), "the secret plan".into()));
+    rig.set(Scenario {
+        docs: list,
+        cursor_out: Some(json!({"delta": "token-1"})),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["indexed_document_count"], 3,
+        "the excluded document is not indexed"
+    );
+    assert_eq!(rig.doc("hidden").await, Value::Null);
+    let c = rig.h.connector().await;
+    assert_eq!(c["sync_cursor"], json!({"delta": "token-1"}), "{c}");
+
+    let job = rig.sync(JobType::Incremental).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["connector"]["sync_cursor"],
+        json!({"delta": "token-1"}),
+        "claimed with the cursor"
+    );
+    let seen = rig.factory.1.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![None, Some(json!({"delta": "token-1"}))],
+        "full syncs get no cursor, incremental ones do"
+    );
 }
