@@ -33,6 +33,9 @@ struct Scenario {
     raw: Vec<Value>,
     /// The cursor the source hands back after listing.
     cursor_out: Option<Value>,
+    /// Given a cursor, the listing holds only changes (a delta), with these deletions.
+    changes_only: bool,
+    deleted: Vec<String>,
 }
 
 struct Synthetic(Scenario, Arc<Mutex<Vec<Option<Value>>>>);
@@ -45,6 +48,10 @@ impl Source for Synthetic {
 
     fn sync_cursor(&self) -> Option<Value> {
         self.0.cursor_out.clone()
+    }
+
+    fn lists_changes_only(&self, _kind: SyncKind, cursor: Option<&Value>) -> bool {
+        self.0.changes_only && cursor.is_some()
     }
 
     fn docs(
@@ -87,6 +94,9 @@ impl Source for Synthetic {
                 doc,
                 download: None,
             })));
+        }
+        for id in &s.deleted {
+            events.push(Ok(SourceEvent::Deleted { id: id.clone() }));
         }
         if s.incomplete {
             events.push(Ok(SourceEvent::Incomplete {
@@ -383,5 +393,39 @@ async fn cursor_round_trips_and_sync_rules_filter() {
         seen,
         vec![None, Some(json!({"delta": "token-1"}))],
         "full syncs get no cursor, incremental ones do"
+    );
+}
+
+/// A delta listing (the source got a cursor and lists only changes) indexes what changed, deletes only what the
+/// source reports deleted, and leaves everything else alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_listing_deletes_only_what_it_reports() {
+    let rig = Rig::start().await;
+    let all = docs(0..50, "v1");
+    rig.set(Scenario {
+        docs: all.clone(),
+        cursor_out: Some(json!({"token": "delta-1"})),
+        changes_only: true,
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["indexed_document_count"], 50, "{job}");
+    rig.set(Scenario {
+        docs: docs(7..8, "v2"),
+        cursor_out: Some(json!({"token": "delta-2"})),
+        changes_only: true,
+        deleted: vec!["doc-3".into()],
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Incremental).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["indexed_document_count"], 1);
+    assert_eq!(job["deleted_document_count"], 1);
+    assert_eq!(job["total_document_count"], 49);
+    assert_eq!(rig.doc("doc-7").await["title"], "title 7 v2");
+    assert_eq!(rig.doc("doc-3").await, Value::Null);
+    assert_eq!(
+        rig.h.connector().await["sync_cursor"],
+        json!({"token": "delta-2"})
     );
 }

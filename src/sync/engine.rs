@@ -89,18 +89,28 @@ impl SyncEngine for ContentEngine {
             JobType::Incremental => SyncKind::Incremental,
             _ => SyncKind::Full,
         };
-        let existing = content::scan_existing(&data, &index).await?;
-        tracing::info!(%index, existing = existing.len(), "Read the content index's document ids");
+        let cursor = match kind {
+            SyncKind::Incremental => {
+                Some(ctx.connector.doc.sync_cursor.clone()).filter(|c| !c.is_null())
+            }
+            SyncKind::Full => None,
+        };
+        let changes_only = source.lists_changes_only(kind, cursor.as_ref());
+        let existing = if changes_only {
+            tracing::info!(%index, "Delta listing: only what changed since the saved cursor");
+            ExistingDocs::new()
+        } else {
+            let existing = content::scan_existing(&data, &index).await?;
+            tracing::info!(%index, existing = existing.len(), "Read the content index's document ids");
+            existing
+        };
         let pipeline = PipelineSettings::from_snapshot(&snapshot.pipeline);
         let rules = if ctx.connector.doc.sync_rules_enabled() {
             SyncRules::from_filter(&snapshot.filtering).map_err(SyncError::InvalidFiltering)?
         } else {
             SyncRules::default()
         };
-        let cursor = match kind {
-            SyncKind::Incremental => ctx.connector.doc.sync_cursor.clone(),
-            SyncKind::Full => Value::Null,
-        };
+
         let bulk = &ctx.config.elasticsearch.bulk;
         let (tx, rx) = queue::bounded(QueueLimits::from_config(bulk));
         let sink = Sink::new(
@@ -114,6 +124,7 @@ impl SyncEngine for ContentEngine {
         let sink_task = tokio::spawn(async move { sink.run(rx, stop).await });
         let plan = Plan {
             kind,
+            changes_only,
             pipeline,
             rules,
             concurrent_downloads: bulk.concurrent_downloads.max(1),
@@ -144,9 +155,21 @@ impl SyncEngine for ContentEngine {
                    "deletions_skipped": true}})
         });
         Ok(SyncOutcome {
-            sync_cursor: source.sync_cursor(),
+            sync_cursor: object_cursor(source.sync_cursor()),
             metadata,
         })
+    }
+}
+
+/// Elasticsearch stores `sync_cursor` as an object (the `_claim` API rejects anything else), so a source's cursor
+/// must be one; another shape is not saved.
+fn object_cursor(cursor: Option<Value>) -> Option<Value> {
+    match cursor {
+        Some(c) if !c.is_object() => {
+            tracing::warn!("The source's sync cursor is not a JSON object; not saving it");
+            None
+        }
+        other => other,
     }
 }
 
@@ -169,6 +192,8 @@ fn data_client(ctx: &SyncContext) -> Result<EsClient, SyncError> {
 
 struct Plan {
     kind: SyncKind,
+    /// A delta listing: no implicit deletes.
+    changes_only: bool,
     pipeline: PipelineSettings,
     rules: SyncRules,
     concurrent_downloads: usize,
@@ -186,7 +211,7 @@ struct Produced {
 async fn produce(
     source: &dyn Source,
     plan: &Plan,
-    cursor: Value,
+    cursor: Option<Value>,
     mut existing: ExistingDocs,
     tx: QueueSender,
     ctx: &SyncContext,
@@ -196,7 +221,7 @@ async fn produce(
     let downloads_allowed = Arc::new(Semaphore::new(plan.concurrent_downloads));
     let mut downloads: JoinSet<Result<(), SyncError>> = JoinSet::new();
     let failed_downloads = Arc::new(AtomicU64::new(0));
-    let cursor = (!cursor.is_null()).then_some(cursor);
+
     let mut stream = source.docs(plan.kind, cursor);
     loop {
         let event = tokio::select! {
@@ -208,6 +233,18 @@ async fn produce(
             SourceEvent::Incomplete { part, reason } => {
                 tracing::warn!(%part, %reason, "Part of the source listing failed; nothing will be deleted this sync");
                 incomplete.push((part, reason));
+                continue;
+            }
+            SourceEvent::Deleted { id } => {
+                let mut probe = Map::new();
+                probe.insert("_id".into(), Value::String(id));
+                if let Some(id) = document::document_id(&probe) {
+                    existing.remove(id.as_str());
+                    counters.deletes += 1;
+                    tx.send(BulkOp::Delete { id })
+                        .await
+                        .map_err(SyncError::from)?;
+                }
                 continue;
             }
             SourceEvent::Doc(doc) => doc,
@@ -272,7 +309,7 @@ async fn produce(
     while let Some(done) = downloads.join_next().await {
         done.map_err(|e| SyncError::Failed(format!("a download task failed: {e}")))??;
     }
-    if incomplete.is_empty() {
+    if incomplete.is_empty() && !plan.changes_only {
         for id in existing.into_keys() {
             counters.deletes += 1;
             tx.send(BulkOp::Delete { id: id.into() })

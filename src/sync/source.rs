@@ -46,6 +46,10 @@ pub enum SourceEvent {
         part: String,
         reason: String,
     },
+    /// The document with this `_id` no longer exists (delta listings report deletions this way).
+    Deleted {
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -72,7 +76,14 @@ pub trait Source: Send + Sync {
         cursor: Option<Value>,
     ) -> BoxStream<'_, Result<SourceEvent, SourceError>>;
 
-    /// The cursor to save after a completed sync (a delta token, for example); `None` keeps none.
+    /// Whether the listing for `kind` from `cursor` holds only what changed since the cursor (a delta). Then the
+    /// engine neither reads the index's existing documents nor deletes what was not listed: only
+    /// [`SourceEvent::Deleted`] deletes.
+    fn lists_changes_only(&self, _kind: SyncKind, _cursor: Option<&Value>) -> bool {
+        false
+    }
+
+    /// The cursor to save after a completed sync (a delta token, for example), as a JSON object; `None` keeps none.
     fn sync_cursor(&self) -> Option<Value> {
         None
     }
