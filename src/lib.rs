@@ -4,6 +4,7 @@ pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod es;
+pub mod extract;
 pub mod logging;
 pub mod retry;
 pub mod secret;

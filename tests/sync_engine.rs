@@ -429,3 +429,44 @@ async fn delta_listing_deletes_only_what_it_reports() {
         json!({"token": "delta-2"})
     );
 }
+
+/// With the pipeline's binary extraction off, content is extracted by the service when the configuration asks for
+/// it (`use_text_extraction_service`), and not downloaded at all otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_extraction_or_none_when_pipeline_extraction_is_off() {
+    let rig = Rig::start().await;
+    let mut configuration = configured_teams();
+    configuration["use_text_extraction_service"] = json!({"label": "Use text extraction", "type": "bool",
+        "required": false, "value": true, "default_value": false, "display": "toggle", "order": 9});
+    let mut connector = connector_doc("connected", configuration.clone());
+    connector["index_name"] = json!("search-engine-test");
+    connector["pipeline"]["extract_binary_content"] = json!(false);
+    rig.h.put_connector(connector.clone()).await;
+    rig.set(Scenario {
+        docs: docs(0..2, "v1"),
+        with_content: vec!["doc-1".into()],
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let doc = rig.doc("doc-1").await;
+    assert_eq!(doc["body"], "content of doc-1", "{doc}");
+    assert!(doc.get("_attachment").is_none());
+
+    configuration["use_text_extraction_service"]["value"] = json!(false);
+    connector["configuration"] = configuration;
+    rig.h.put_connector(connector).await;
+    rig.set(Scenario {
+        docs: docs(0..2, "v2"),
+        with_content: vec!["doc-1".into()],
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let doc = rig.doc("doc-1").await;
+    assert_eq!(doc["title"], "title 1 v2");
+    assert!(
+        doc.get("body").is_none() && doc.get("_attachment").is_none(),
+        "{doc}"
+    );
+}

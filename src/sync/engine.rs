@@ -122,9 +122,20 @@ impl SyncEngine for ContentEngine {
         );
         let stop = ctx.stop.clone();
         let sink_task = tokio::spawn(async move { sink.run(rx, stop).await });
+        let extraction = if pipeline.extract_binary_content {
+            Extraction::Pipeline
+        } else if values
+            .get("use_text_extraction_service")
+            .is_some_and(truthy)
+        {
+            Extraction::Local
+        } else {
+            Extraction::Off
+        };
         let plan = Plan {
             kind,
             changes_only,
+            extraction,
             pipeline,
             rules,
             concurrent_downloads: bulk.concurrent_downloads.max(1),
@@ -190,8 +201,27 @@ fn data_client(ctx: &SyncContext) -> Result<EsClient, SyncError> {
     Ok(client)
 }
 
+/// Where a document's file content goes (spec §7): base64 `_attachment` for the ingest pipeline's attachment
+/// processor, text extracted here into `body`, or nowhere (downloads are never run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Extraction {
+    Pipeline,
+    Local,
+    Off,
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        _ => false,
+    }
+}
+
 struct Plan {
     kind: SyncKind,
+    extraction: Extraction,
     /// A delta listing: no implicit deletes.
     changes_only: bool,
     pipeline: PipelineSettings,
@@ -277,7 +307,7 @@ async fn produce(
             done.map_err(|e| SyncError::Failed(format!("a download task failed: {e}")))??;
         }
         match doc.download {
-            Some(download) if plan.pipeline.extract_binary_content => {
+            Some(download) if plan.extraction != Extraction::Off => {
                 counters.downloads += 1;
                 let permit = downloads_allowed
                     .clone()
@@ -286,10 +316,11 @@ async fn produce(
                     .map_err(|_| SyncError::Stopped)?;
                 let tx = tx.clone();
                 let max = plan.max_download;
+                let extraction = plan.extraction;
                 let id = id.clone();
                 let failed = failed_downloads.clone();
                 downloads.spawn(async move {
-                    let (body, ok) = with_content(body, download, &id, max).await;
+                    let (body, ok) = with_content(body, download, &id, max, extraction).await;
                     if !ok {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -331,20 +362,33 @@ async fn produce(
     })
 }
 
-/// Runs a document's download and adds the file as base64 `_attachment` for the ingest pipeline. A failed or
+/// Runs a document's download and adds the file as base64 `_attachment` for the ingest pipeline, or its text as
+/// `body` when the service extracts it itself. A failed or
 /// oversized download costs the document its content, not the document. The flag says whether it went well.
 async fn with_content(
     mut body: Map<String, Value>,
     download: Download,
     id: &str,
     max_bytes: u64,
+    extraction: Extraction,
 ) -> (Map<String, Value>, bool) {
     let ok = match download.await {
         Ok(Some(Attachment { bytes, filename })) if bytes.len() as u64 <= max_bytes => {
-            body.insert(
-                "_attachment".into(),
-                json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-            );
+            if extraction == Extraction::Local {
+                match crate::extract::text(&filename, &bytes) {
+                    Some(text) => {
+                        body.insert("body".into(), Value::String(text));
+                    }
+                    None => {
+                        tracing::debug!(%id, %filename, "No text extracted (format not readable yet)")
+                    }
+                }
+            } else {
+                body.insert(
+                    "_attachment".into(),
+                    json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+                );
+            }
             tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
             true
         }
