@@ -250,15 +250,8 @@ fn execute(
             target,
             ignore_missing,
         } => {
-            let value = match doc.get(field).map_err(illegal)? {
-                None | Some(Value::Null) if *ignore_missing => return Ok(Flow::Continue),
-                None => return Err(illegal(not_present(field))),
-                Some(Value::Null) => {
-                    return Err(illegal(format!(
-                        "field [{field}] is null, cannot process it."
-                    )))
-                }
-                Some(v) => v.clone(),
+            let Some(value) = string_input(doc, field, *ignore_missing)? else {
+                return Ok(Flow::Continue);
             };
             let converted = map_strings(&value, field, |s| match op {
                 TextOp::Lowercase => s.to_lowercase(),
@@ -274,15 +267,8 @@ fn execute(
             replacement,
             ignore_missing,
         } => {
-            let value = match doc.get(field).map_err(illegal)? {
-                None | Some(Value::Null) if *ignore_missing => return Ok(Flow::Continue),
-                None => return Err(illegal(not_present(field))),
-                Some(Value::Null) => {
-                    return Err(illegal(format!(
-                        "field [{field}] is null, cannot process it."
-                    )))
-                }
-                Some(v) => v.clone(),
+            let Some(value) = string_input(doc, field, *ignore_missing)? else {
+                return Ok(Flow::Continue);
             };
             let converted = map_strings(&value, field, |s| {
                 pattern.replace_all(s, replacement.as_str()).into_owned()
@@ -335,6 +321,23 @@ fn map_strings(value: &Value, field: &str, f: impl Fn(&str) -> String) -> Result
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array),
         other => Err(cast_error(other)),
+    }
+}
+
+/// The input of a string processor (`lowercase`, `gsub`, ...): `None` when it is absent or null and
+/// `ignore_missing` is set; an error naming the field when it is absent or null otherwise.
+fn string_input(
+    doc: &IngestDoc,
+    field: &str,
+    ignore_missing: bool,
+) -> Result<Option<Value>, Failure> {
+    match doc.get(field).map_err(Failure::illegal_argument)? {
+        None | Some(Value::Null) if ignore_missing => Ok(None),
+        None => Err(Failure::illegal_argument(not_present(field))),
+        Some(Value::Null) => Err(Failure::illegal_argument(format!(
+            "field [{field}] is null, cannot process it."
+        ))),
+        Some(v) => Ok(Some(v.clone())),
     }
 }
 
