@@ -172,7 +172,6 @@ mod tests {
     use super::*;
     use futures::FutureExt;
     use serde_json::{json, Map, Value};
-    use std::time::Instant;
 
     const HOUR: Duration = Duration::from_secs(3600);
 
@@ -258,17 +257,18 @@ mod tests {
         assert_eq!(rx.queued_bytes(), 0);
     }
 
-    #[tokio::test]
+    /// Paused time: the default 1 300 s timeout elapses instantly, and exactly.
+    #[tokio::test(start_paused = true)]
     async fn a_producer_blocked_too_long_fails_as_overloaded() {
         let (tx, _rx) = bounded(QueueLimits {
-            refresh_timeout: Duration::from_millis(50),
+            refresh_timeout: Duration::from_secs(1300),
             ..limits(1, 0)
         });
         tx.send(doc("a", 1)).await.unwrap();
-        let start = Instant::now();
+        let start = tokio::time::Instant::now();
         let e = tx.send(doc("b", 1)).await.unwrap_err();
         assert_eq!(e, QueueError::Overloaded);
-        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert_eq!(start.elapsed(), Duration::from_secs(1300));
         assert!(e
             .to_string()
             .starts_with("Connector was unable to ingest data into overloaded Elasticsearch."));
