@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 use tracing::level_filters::LevelFilter;
 
@@ -51,6 +51,20 @@ struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     version: Option<bool>,
+    #[command(subcommand)]
+    command: Option<Tool>,
+}
+
+/// Tools for humans, run instead of the service.
+#[derive(Debug, Subcommand)]
+enum Tool {
+    /// Print the text the service extracts from a file (stdout) and what it noted or skipped (stderr).
+    Extract {
+        file: PathBuf,
+        /// Keep whitespace as extracted instead of collapsing runs to one space.
+        #[arg(long)]
+        keep_whitespace: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +120,13 @@ enum Failure {
 }
 
 fn dispatch(cli: Cli) -> Result<(), Failure> {
+    if let Some(Tool::Extract {
+        file,
+        keep_whitespace,
+    }) = &cli.command
+    {
+        return extract_file(file, !keep_whitespace);
+    }
     let single = cli
         .action
         .iter()
@@ -135,6 +156,40 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Some(Action::Config) => print_default_configuration(cli.service_type.as_deref()),
         _ => run_service(&cli),
+    }
+}
+
+fn extract_file(path: &std::path::Path, reduce_whitespace: bool) -> Result<(), Failure> {
+    use elastic_ingest::extract;
+    let settings = extract::Settings {
+        reduce_whitespace,
+        ..Default::default()
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?
+        .len();
+    if size > settings.max_input_bytes as u64 {
+        return Err(Failure::Usage(format!(
+            "{}: skipped: file is {size} bytes, over the {}-byte extraction limit",
+            path.display(),
+            settings.max_input_bytes
+        )));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+    let name = path.to_string_lossy();
+    match extract::extract(&name, &bytes, &settings) {
+        Ok(extracted) => {
+            println!("{}", extracted.text);
+            for note in &extracted.notes {
+                eprintln!("note: {note}");
+            }
+            Ok(())
+        }
+        Err(skip) => Err(Failure::Usage(format!(
+            "{}: skipped: {skip}",
+            path.display()
+        ))),
     }
 }
 

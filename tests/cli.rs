@@ -286,3 +286,29 @@ fn sigterm_during_the_wait_for_elasticsearch_exits_promptly() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn extract_prints_text_or_one_skip_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("msg.html"),
+        "<html><head><style>p{}</style></head><body><p>Hello &amp;\n <b>world</b></p><script>x()</script></body></html>",
+    )
+    .unwrap();
+    let o = run(&["extract", "msg.html"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim_end(), "Hello & world");
+
+    std::fs::write(dir.path().join("fake.pdf"), "not a pdf").unwrap();
+    let o = run(&["extract", "fake.pdf"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("skipped: content does not match its `.pdf` extension"),
+        "{err}"
+    );
+
+    let o = run(&["extract", "missing.txt"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+}

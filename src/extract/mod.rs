@@ -1,27 +1,62 @@
-//! Bytes → text for documents whose content is extracted by the service itself (instead of by the ingest
-//! pipeline's attachment processor). So far plain text only: UTF-8 (with or without a BOM) that contains no NUL
-//! bytes. PDF, Office and HTML arrive with the extraction issue; until then other files give `None` and the
-//! document is indexed with its metadata only.
+//! Bytes → text for documents whose content the service extracts itself. One file per format family (`pdf`,
+//! `ooxml` (docx, pptx, xlsx/xlsm), `odf` (odt), `html` (html, aspx, svg, xml), `text`, `rtf`, `legacy` (OLE2,
+//! best effort)); `dispatch` picks one by extension confirmed by magic bytes and runs it off the async runtime
+//! with caps, a time budget and panic containment. This module holds what they share: the limits every extractor
+//! honours and the result and skip types.
 
-/// The text of a file, or `None` if this build cannot read its format.
-pub fn text(filename: &str, bytes: &[u8]) -> Option<String> {
-    let _ = filename;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if bytes.contains(&0) {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok().map(str::to_string)
+pub mod html;
+pub mod legacy;
+pub mod odf;
+pub mod ooxml;
+pub mod pdf;
+pub mod rtf;
+pub mod text;
+
+mod dispatch;
+
+use std::time::Instant;
+
+pub use dispatch::{
+    clean, extension, extract, extract_blocking, family, Family, Settings, EXTRACTABLE,
+};
+
+/// Bounds every extractor honours.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Text beyond this many bytes is cut (at a char boundary) and a note says so.
+    pub max_text_bytes: usize,
+    /// Total bytes an extractor may decompress (zip members, PDF streams): zip bombs stop here.
+    pub max_decompressed_bytes: u64,
+    /// Nesting/recursion depth cap (PDF object graphs, XML nesting).
+    pub max_depth: usize,
+    /// Work stops when this instant passes; what was extracted so far is kept, with a note.
+    pub deadline: Instant,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Limits {
+    pub fn with_budget(budget: std::time::Duration) -> Self {
+        Limits {
+            max_text_bytes: 1024 * 1024,
+            max_decompressed_bytes: 200 * 1024 * 1024,
+            max_depth: 64,
+            deadline: Instant::now() + budget,
+        }
+    }
 
-    #[test]
-    fn plain_text_only() {
-        assert_eq!(text("a.txt", b"hello").as_deref(), Some("hello"));
-        assert_eq!(text("a.txt", b"\xEF\xBB\xBFhi").as_deref(), Some("hi"));
-        assert_eq!(text("a.bin", b"\x00\x01\x02"), None);
-        assert_eq!(text("a.txt", b"\xff\xfe bad"), None);
+    pub fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
     }
 }
+
+/// What an extractor produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extracted {
+    pub text: String,
+    /// Things worth telling a human (cut at the text cap, time budget ran out, 3 images skipped, ...).
+    pub notes: Vec<String>,
+}
+
+/// Why a file gave no text (unsupported, encrypted, malformed, over a cap). Shown to humans and logged.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Skip(pub String);

@@ -374,14 +374,21 @@ async fn with_content(
 ) -> (Map<String, Value>, bool) {
     let ok = match download.await {
         Ok(Some(Attachment { bytes, filename })) if bytes.len() as u64 <= max_bytes => {
+            tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
             if extraction == Extraction::Local {
-                match crate::extract::text(&filename, &bytes) {
-                    Some(text) => {
-                        body.insert("body".into(), Value::String(text));
+                let settings = crate::extract::Settings {
+                    max_input_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                    reduce_whitespace: body.get("_reduce_whitespace") == Some(&Value::Bool(true)),
+                    ..Default::default()
+                };
+                match crate::extract::extract_blocking(filename.clone(), bytes, settings).await {
+                    Ok(extracted) => {
+                        for note in &extracted.notes {
+                            tracing::debug!(%id, %filename, "Extraction: {note}");
+                        }
+                        body.insert("body".into(), Value::String(extracted.text));
                     }
-                    None => {
-                        tracing::debug!(%id, %filename, "No text extracted (format not readable yet)")
-                    }
+                    Err(skip) => tracing::info!(%id, %filename, "No text extracted: {skip}"),
                 }
             } else {
                 body.insert(
@@ -389,7 +396,6 @@ async fn with_content(
                     json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
                 );
             }
-            tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
             true
         }
         Ok(Some(a)) => {

@@ -1,0 +1,252 @@
+//! Choosing an extractor and running it safely: the extension allow-list (the reference's, spec §7) confirmed by
+//! magic bytes, the input size cap, the off-runtime run with a time budget and panic containment, and the text
+//! clean-up every result gets (U+FFFD stripped; whitespace reduced when the pipeline flag asks for it).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use super::{html, legacy, odf, ooxml, pdf, rtf, text, Extracted, Limits, Skip};
+
+/// The reference's extractable extensions (lower-case, with the dot).
+pub const EXTRACTABLE: &[&str] = &[
+    ".txt",
+    ".py",
+    ".rst",
+    ".html",
+    ".markdown",
+    ".json",
+    ".xml",
+    ".csv",
+    ".md",
+    ".ppt",
+    ".rtf",
+    ".docx",
+    ".odt",
+    ".xls",
+    ".xlsx",
+    ".rb",
+    ".paper",
+    ".sh",
+    ".pptx",
+    ".pdf",
+    ".doc",
+    ".aspx",
+    ".xlsb",
+    ".xlsm",
+    ".tsv",
+    ".svg",
+    ".msg",
+    ".potx",
+    ".vsd",
+    ".vsdx",
+    ".vsdm",
+];
+
+/// Which extractor reads a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Pdf,
+    Docx,
+    Pptx,
+    Xlsx,
+    Odt,
+    Html,
+    Text,
+    Rtf,
+    Legacy,
+}
+
+/// Settings of service-side extraction.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Larger files are not extracted (the caller should not even download them).
+    pub max_input_bytes: usize,
+    pub max_text_bytes: usize,
+    pub max_decompressed_bytes: u64,
+    pub time_budget: Duration,
+    /// Collapse whitespace runs to one space and trim (the `_reduce_whitespace` pipeline flag).
+    pub reduce_whitespace: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_input_bytes: 10 * 1024 * 1024,
+            max_text_bytes: 1024 * 1024,
+            max_decompressed_bytes: 200 * 1024 * 1024,
+            time_budget: Duration::from_secs(30),
+            reduce_whitespace: true,
+        }
+    }
+}
+
+/// The lower-cased extension with its dot, if any.
+pub fn extension(filename: &str) -> Option<String> {
+    let name = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
+    let dot = name.rfind('.')?;
+    let ext = &name[dot..];
+    (ext.len() > 1).then(|| ext.to_ascii_lowercase())
+}
+
+/// The family an allow-listed extension belongs to (`.paper`, `.xlsb`, `.potx`, `.vsdx`, `.vsdm` have none yet).
+pub fn family(filename: &str) -> Result<Family, Skip> {
+    let ext = extension(filename).ok_or_else(|| Skip("no file extension".into()))?;
+    if !EXTRACTABLE.contains(&ext.as_str()) {
+        return Err(Skip(format!("`{ext}` files are not extracted")));
+    }
+    let family = match ext.as_str() {
+        ".pdf" => Family::Pdf,
+        ".docx" => Family::Docx,
+        ".pptx" => Family::Pptx,
+        ".xlsx" | ".xlsm" => Family::Xlsx,
+        ".odt" => Family::Odt,
+        ".html" | ".aspx" | ".svg" | ".xml" => Family::Html,
+        ".txt" | ".md" | ".markdown" | ".rst" | ".csv" | ".tsv" | ".json" | ".py" | ".rb"
+        | ".sh" => Family::Text,
+        ".rtf" => Family::Rtf,
+        ".doc" | ".xls" | ".ppt" | ".msg" | ".vsd" => Family::Legacy,
+        other => {
+            return Err(Skip(format!(
+                "`{other}` is on the allow-list but not supported by this build"
+            )))
+        }
+    };
+    Ok(family)
+}
+
+/// Whether the bytes look like the family the extension claims.
+fn magic_matches(family: Family, bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    match family {
+        Family::Pdf => head.windows(5).any(|w| w == b"%PDF-"),
+        Family::Docx | Family::Pptx | Family::Xlsx | Family::Odt => {
+            bytes.starts_with(b"PK\x03\x04")
+        }
+        Family::Legacy => bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]),
+        Family::Rtf => {
+            let trimmed = head
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .map_or(head, |i| &head[i..]);
+            trimmed.starts_with(b"{\\rtf")
+        }
+        // Markup and text are recognised by their content; their extractors reject binary input themselves.
+        Family::Html | Family::Text => true,
+    }
+}
+
+/// Extracts the text of `filename`'s `bytes`, synchronously (call through [`extract_blocking`] from async code).
+pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extracted, Skip> {
+    if bytes.len() > settings.max_input_bytes {
+        return Err(Skip(format!(
+            "file is {} bytes, over the {}-byte extraction limit",
+            bytes.len(),
+            settings.max_input_bytes
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(Skip("empty file".into()));
+    }
+    let family = family(filename)?;
+    if !magic_matches(family, bytes) {
+        return Err(Skip(format!(
+            "content does not match its `{}` extension",
+            extension(filename).unwrap_or_default()
+        )));
+    }
+    let limits = Limits {
+        max_text_bytes: settings.max_text_bytes,
+        max_decompressed_bytes: settings.max_decompressed_bytes,
+        max_depth: 64,
+        deadline: std::time::Instant::now() + settings.time_budget,
+    };
+    let run = || match family {
+        Family::Pdf => pdf::extract(bytes, &limits),
+        Family::Docx => ooxml::extract_docx(bytes, &limits),
+        Family::Pptx => ooxml::extract_pptx(bytes, &limits),
+        Family::Xlsx => ooxml::extract_xlsx(bytes, &limits),
+        Family::Odt => odf::extract_odt(bytes, &limits),
+        Family::Html => html::extract(bytes, &limits),
+        Family::Text => text::extract(bytes, &limits),
+        Family::Rtf => rtf::extract(bytes, &limits),
+        Family::Legacy => legacy::extract(bytes, &limits),
+    };
+    // A bug in an extractor must cost one file, not the sync.
+    let mut extracted = catch_unwind(AssertUnwindSafe(run))
+        .map_err(|_| Skip("the extractor failed on this file (internal error)".into()))??;
+    extracted.text = clean(&extracted.text, settings.reduce_whitespace);
+    Ok(extracted)
+}
+
+/// [`extract`] on the blocking pool, so parsing never stalls the async runtime.
+pub async fn extract_blocking(
+    filename: String,
+    bytes: Vec<u8>,
+    settings: Settings,
+) -> Result<Extracted, Skip> {
+    tokio::task::spawn_blocking(move || extract(&filename, &bytes, &settings))
+        .await
+        .map_err(|e| Skip(format!("the extraction task failed: {e}")))?
+}
+
+/// Strips U+FFFD and, when asked, collapses whitespace runs to one space and trims (the ingest pipeline's
+/// `_reduce_whitespace` behaviour).
+pub fn clean(text: &str, reduce_whitespace: bool) -> String {
+    let without_replacement = text.replace('\u{FFFD}', "");
+    if !reduce_whitespace {
+        return without_replacement;
+    }
+    without_replacement
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_and_families() {
+        assert_eq!(extension("Report.PDF").as_deref(), Some(".pdf"));
+        assert_eq!(extension("dir.v2/notes"), None);
+        assert_eq!(extension("archive."), None);
+        assert_eq!(family("a.xlsm"), Ok(Family::Xlsx));
+        assert_eq!(family("a.ASPX"), Ok(Family::Html));
+        assert!(family("a.exe").unwrap_err().0.contains("not extracted"));
+        assert!(family("a.xlsb").unwrap_err().0.contains("not supported"));
+        assert!(family("README").is_err());
+    }
+
+    #[test]
+    fn caps_and_mismatches_are_skips() {
+        let s = Settings {
+            max_input_bytes: 10,
+            ..Settings::default()
+        };
+        assert!(extract("a.txt", &[b'a'; 11], &s)
+            .unwrap_err()
+            .0
+            .contains("over the 10-byte"));
+        assert_eq!(extract("a.txt", b"", &s), Err(Skip("empty file".into())));
+        let s = Settings::default();
+        assert!(extract("a.pdf", b"hello, not a pdf", &s)
+            .unwrap_err()
+            .0
+            .contains("does not match"));
+        assert!(extract("a.docx", b"%PDF-1.7", &s)
+            .unwrap_err()
+            .0
+            .contains("does not match"));
+        assert!(extract("a.doc", b"PK\x03\x04", &s)
+            .unwrap_err()
+            .0
+            .contains("does not match"));
+    }
+
+    #[test]
+    fn cleaning() {
+        assert_eq!(clean("  a \n\t b\u{FFFD}c  ", true), "a bc");
+        assert_eq!(clean("a \u{FFFD}\n b", false), "a \n b");
+    }
+}

@@ -1,0 +1,598 @@
+//! PDF → text. Owns page-tree walking, content-stream interpretation (text operators, Form XObjects), font
+//! decoding (ToUnicode CMaps, standard single-byte encodings) and the PDF side of the extraction limits. Parsing and
+//! stream filters are lopdf's; everything that walks the object graph lives here so that depth, loops, time and the
+//! decompression budget are enforced in one place. Never panics outward: the entry point also catches unwinds.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
+
+use super::{Extracted, Limits, Skip};
+
+#[path = "pdf_syntax.rs"]
+mod syntax;
+
+use syntax::{syntax_nesting_exceeds, CMap};
+
+/// lopdf's parser recurses once per nested array/dictionary and has no cap; a stack overflow aborts the process
+/// (`catch_unwind` cannot catch it), so nesting deeper than this is rejected before lopdf sees the bytes.
+const MAX_SYNTAX_NESTING: usize = 100;
+/// `q` nesting we remember fonts for; deeper saves are ignored (bounded memory on hostile content).
+const MAX_GSTATE_STACK: usize = 256;
+/// Kerning in a TJ array (thousandths of an em; negative moves right) past which we assume a word gap.
+const TJ_SPACE_THRESHOLD: f32 = -180.0;
+/// Vertical movement (text-space units) that counts as a new line.
+const NEWLINE_DY: f32 = 1.0;
+/// Deadline is checked every this many content operations.
+const DEADLINE_CHECK_EVERY: usize = 256;
+
+/// Extracts the text of a PDF, page by page in page order.
+pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
+    if bytes.is_empty() {
+        return Err(Skip("malformed PDF: empty file".into()));
+    }
+    match catch_unwind(AssertUnwindSafe(|| extract_inner(bytes, limits))) {
+        Ok(result) => result,
+        Err(_) => Err(Skip("malformed PDF: parser failure".into())),
+    }
+}
+
+fn extract_inner(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
+    if limits.expired() {
+        return Ok(Extracted {
+            text: String::new(),
+            notes: vec!["time budget ran out before PDF parsing".into()],
+        });
+    }
+    if syntax_nesting_exceeds(bytes, MAX_SYNTAX_NESTING) {
+        return Err(Skip("malformed PDF: objects nested too deeply".into()));
+    }
+    let doc = Document::load_mem(bytes).map_err(|e| Skip(format!("malformed PDF: {e}")))?;
+    // lopdf already tried (and applied) the empty user password; still encrypted means a password is needed.
+    if doc.is_encrypted() {
+        return Err(Skip("encrypted PDF".into()));
+    }
+    let mut walker = Walker::new(&doc, limits);
+    let pages = walker.collect_pages()?;
+    let page_count = pages.len();
+    for (index, page) in pages.iter().enumerate() {
+        if walker.stopped() || limits.expired() {
+            walker.stop_for_deadline(format!(
+                "time budget ran out after {index} of {page_count} pages"
+            ));
+            break;
+        }
+        walker.pending = walker.pending.max(Gap::Newline);
+        walker.page(index + 1, page);
+    }
+    Ok(walker.finish())
+}
+
+/// A page leaf with the resources it inherits.
+struct Page<'a> {
+    id: ObjectId,
+    resources: Option<&'a Dictionary>,
+}
+
+/// Separator owed before the next emitted text; emitted lazily so output never ends in whitespace.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Gap {
+    None,
+    Space,
+    Newline,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    Deadline,
+    TextCap,
+    Budget,
+}
+
+/// How a font's string bytes become text.
+enum FontDecoder<'a> {
+    ToUnicode(CMap),
+    Lopdf(Encoding<'a>),
+    /// Simple font whose encoding lopdf cannot decode: Windows-1252 is the closest common guess.
+    Latin,
+    /// Composite font without a ToUnicode map: glyph ids carry no text.
+    Unmapped,
+}
+
+impl FontDecoder<'_> {
+    fn decode(&self, bytes: &[u8]) -> Option<String> {
+        match self {
+            FontDecoder::ToUnicode(cmap) => Some(cmap.decode(bytes)),
+            FontDecoder::Lopdf(encoding) => Document::decode_text(encoding, bytes)
+                .ok()
+                .or_else(|| Some(FontDecoder::Latin.decode(bytes).unwrap_or_default())),
+            FontDecoder::Latin => Some(
+                encoding_rs::WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned(),
+            ),
+            FontDecoder::Unmapped => None,
+        }
+    }
+}
+
+/// Text-positioning state between BT and ET that the newline/space heuristics need.
+struct TextState {
+    line_matrix: [f32; 6],
+    leading: f32,
+    last_y: Option<f32>,
+    moved: bool,
+}
+
+impl TextState {
+    fn new() -> Self {
+        TextState {
+            line_matrix: [1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+            leading: 0.0,
+            last_y: None,
+            moved: false,
+        }
+    }
+
+    fn translate(&mut self, tx: f32, ty: f32) {
+        let [a, b, c, d, e, f] = self.line_matrix;
+        self.line_matrix = [a, b, c, d, tx * a + ty * c + e, tx * b + ty * d + f];
+        self.moved = true;
+    }
+}
+
+struct Walker<'a> {
+    doc: &'a Document,
+    limits: &'a Limits,
+    text: String,
+    notes: Vec<String>,
+    pending: Gap,
+    stop: Option<Stop>,
+    budget_left: u64,
+    images: usize,
+    unmapped_fonts: usize,
+    depth_capped: bool,
+    loops: usize,
+    unreadable: Vec<usize>,
+    fonts: HashMap<ObjectId, Rc<FontDecoder<'a>>>,
+    form_stack: Vec<ObjectId>,
+}
+
+impl<'a> Walker<'a> {
+    fn new(doc: &'a Document, limits: &'a Limits) -> Self {
+        Walker {
+            doc,
+            limits,
+            text: String::new(),
+            notes: Vec::new(),
+            pending: Gap::None,
+            stop: None,
+            budget_left: limits.max_decompressed_bytes,
+            images: 0,
+            unmapped_fonts: 0,
+            depth_capped: false,
+            loops: 0,
+            unreadable: Vec::new(),
+            fonts: HashMap::new(),
+            form_stack: Vec::new(),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some()
+    }
+
+    fn stop_for_deadline(&mut self, note: String) {
+        if self.stop.is_none() {
+            self.stop = Some(Stop::Deadline);
+            self.notes.push(note);
+        }
+    }
+
+    fn finish(mut self) -> Extracted {
+        if self.depth_capped {
+            self.notes.push(format!(
+                "nesting deeper than {} levels skipped",
+                self.limits.max_depth
+            ));
+        }
+        if self.loops > 0 {
+            self.notes
+                .push(format!("{} reference loop(s) ignored", self.loops));
+        }
+        if !self.unreadable.is_empty() {
+            let pages: Vec<String> = self.unreadable.iter().map(usize::to_string).collect();
+            self.notes.push(format!(
+                "unreadable content on page(s) {}",
+                pages.join(", ")
+            ));
+        }
+        if self.unmapped_fonts > 0 {
+            self.notes.push(format!(
+                "{} font(s) without a Unicode map skipped",
+                self.unmapped_fonts
+            ));
+        }
+        if self.text.is_empty() && self.stop.is_none() {
+            self.notes.push(format!(
+                "no text layer (image-only or scanned PDF, {} image(s))",
+                self.images
+            ));
+        } else if self.images > 0 {
+            self.notes.push(format!("{} image(s) skipped", self.images));
+        }
+        Extracted {
+            text: self.text,
+            notes: self.notes,
+        }
+    }
+
+    fn deref(&self, object: &'a Object) -> Option<(Option<ObjectId>, &'a Object)> {
+        self.doc.dereference(object).ok()
+    }
+
+    fn dict_entry(&self, dict: &'a Dictionary, key: &[u8]) -> Option<&'a Dictionary> {
+        let object = dict.get(key).ok()?;
+        self.deref(object)?.1.as_dict().ok()
+    }
+
+    /// Walks the page tree ourselves (rather than `Document::get_pages`) to carry inherited resources and to cap
+    /// depth and break loops under our own limits.
+    fn collect_pages(&mut self) -> Result<Vec<Page<'a>>, Skip> {
+        let root = self
+            .doc
+            .catalog()
+            .ok()
+            .and_then(|catalog| catalog.get(b"Pages").ok())
+            .and_then(|pages| pages.as_reference().ok())
+            .ok_or_else(|| Skip("malformed PDF: no page tree".into()))?;
+        let mut pages = Vec::new();
+        let mut visited = HashSet::new();
+        self.page_node(root, None, 0, &mut visited, &mut pages);
+        if pages.is_empty() {
+            return Err(Skip("malformed PDF: page tree has no pages".into()));
+        }
+        Ok(pages)
+    }
+
+    fn page_node(
+        &mut self,
+        id: ObjectId,
+        inherited: Option<&'a Dictionary>,
+        depth: usize,
+        visited: &mut HashSet<ObjectId>,
+        pages: &mut Vec<Page<'a>>,
+    ) {
+        if depth > self.limits.max_depth {
+            self.depth_capped = true;
+            return;
+        }
+        if !visited.insert(id) {
+            self.loops += 1;
+            return;
+        }
+        let Ok(node) = self.doc.get_dictionary(id) else {
+            return;
+        };
+        let resources = self.dict_entry(node, b"Resources").or(inherited);
+        let kids = node
+            .get(b"Kids")
+            .ok()
+            .and_then(|k| self.deref(k))
+            .and_then(|(_, k)| k.as_array().ok());
+        match kids {
+            Some(kids) if !node.has_type(b"Page") => {
+                for kid in kids {
+                    if let Ok(kid_id) = kid.as_reference() {
+                        self.page_node(kid_id, resources, depth + 1, visited, pages);
+                    }
+                }
+            }
+            _ => pages.push(Page { id, resources }),
+        }
+    }
+
+    /// Decompressed stream bytes, charged against the decompression budget.
+    fn stream_bytes(&mut self, object: &'a Object) -> Option<Vec<u8>> {
+        let stream = self.deref(object)?.1.as_stream().ok()?;
+        let bytes = match stream.filters() {
+            Ok(filters) if !filters.is_empty() => stream.decompressed_content().ok()?,
+            _ => stream.content.clone(),
+        };
+        let len = bytes.len() as u64;
+        if len > self.budget_left {
+            self.budget_left = 0;
+            if self.stop.is_none() {
+                self.stop = Some(Stop::Budget);
+                self.notes.push(format!(
+                    "decompression budget of {} bytes reached; rest skipped",
+                    self.limits.max_decompressed_bytes
+                ));
+            }
+            return None;
+        }
+        self.budget_left -= len;
+        Some(bytes)
+    }
+
+    fn page(&mut self, number: usize, page: &Page<'a>) {
+        let mut content = Vec::new();
+        let Ok(page_dict) = self.doc.get_dictionary(page.id) else {
+            return;
+        };
+        let streams: Vec<&'a Object> =
+            match page_dict.get(b"Contents").ok().and_then(|c| self.deref(c)) {
+                Some((_, Object::Array(items))) => items.iter().collect(),
+                Some((_, object @ Object::Stream(_))) => vec![object],
+                _ => Vec::new(),
+            };
+        for stream in streams {
+            let Some(bytes) = self.stream_bytes(stream) else {
+                if self.stop.is_none() {
+                    self.unreadable.push(number);
+                }
+                continue;
+            };
+            content.extend_from_slice(&bytes);
+            content.push(b'\n');
+        }
+        if self.stopped() {
+            return;
+        }
+        if !self.run_content(&content, page.resources, 0) {
+            self.unreadable.push(number);
+        }
+    }
+
+    /// Interprets one content stream; false if it could not be parsed.
+    fn run_content(
+        &mut self,
+        content: &[u8],
+        resources: Option<&'a Dictionary>,
+        depth: usize,
+    ) -> bool {
+        if syntax_nesting_exceeds(content, MAX_SYNTAX_NESTING) {
+            return false;
+        }
+        let Ok(content) = Content::decode(content) else {
+            return false;
+        };
+        let fonts = resources.and_then(|r| self.dict_entry(r, b"Font"));
+        let xobjects = resources.and_then(|r| self.dict_entry(r, b"XObject"));
+        let mut font: Option<Rc<FontDecoder<'a>>> = None;
+        let mut saved: Vec<Option<Rc<FontDecoder<'a>>>> = Vec::new();
+        let mut state = TextState::new();
+        for (count, op) in content.operations.iter().enumerate() {
+            if self.stopped() {
+                break;
+            }
+            if count % DEADLINE_CHECK_EVERY == 0 && self.limits.expired() {
+                self.stop_for_deadline("time budget ran out; text is partial".into());
+                break;
+            }
+            let operands = &op.operands;
+            match op.operator.as_str() {
+                "BT" => {
+                    state.line_matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
+                    state.moved = true;
+                }
+                "Tf" => {
+                    font = fonts
+                        .zip(operands.first())
+                        .and_then(|(f, name)| self.font(f, name))
+                }
+                "TL" => state.leading = number(operands.first()).unwrap_or(state.leading),
+                "Td" | "TD" => {
+                    let (tx, ty) = (
+                        number(operands.first()).unwrap_or(0.0),
+                        number(operands.get(1)).unwrap_or(0.0),
+                    );
+                    if op.operator == "TD" {
+                        state.leading = -ty;
+                    }
+                    state.translate(tx, ty);
+                }
+                "Tm" => {
+                    let mut m = [0.0; 6];
+                    for (slot, operand) in m.iter_mut().zip(operands) {
+                        *slot = number(Some(operand)).unwrap_or(0.0);
+                    }
+                    state.line_matrix = m;
+                    state.moved = true;
+                }
+                "T*" => state.translate(0.0, -state.leading),
+                "Tj" | "'" | "\"" => {
+                    if op.operator != "Tj" {
+                        state.translate(0.0, -state.leading);
+                    }
+                    if let Some(Object::String(bytes, _)) = operands.last() {
+                        self.show(&mut state, font.as_deref(), bytes);
+                    }
+                }
+                "TJ" => {
+                    let items = operands
+                        .first()
+                        .and_then(|a| a.as_array().ok())
+                        .map(Vec::as_slice)
+                        .unwrap_or(&[]);
+                    for item in items {
+                        match item {
+                            Object::String(bytes, _) => {
+                                self.show(&mut state, font.as_deref(), bytes)
+                            }
+                            other
+                                if number(Some(other)).is_some_and(|n| n < TJ_SPACE_THRESHOLD) =>
+                            {
+                                self.pending = self.pending.max(Gap::Space);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                "q" if saved.len() < MAX_GSTATE_STACK => saved.push(font.clone()),
+                "Q" => font = saved.pop().unwrap_or(font),
+                "Do" => {
+                    if let Some(name) = operands.first() {
+                        self.xobject(xobjects, name, resources, depth);
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    fn show(&mut self, state: &mut TextState, font: Option<&FontDecoder<'a>>, bytes: &[u8]) {
+        let y = state.line_matrix[5];
+        match state.last_y {
+            Some(last) if (y - last).abs() > NEWLINE_DY => {
+                self.pending = self.pending.max(Gap::Newline)
+            }
+            Some(_) if state.moved => self.pending = self.pending.max(Gap::Space),
+            _ => {}
+        }
+        state.last_y = Some(y);
+        state.moved = false;
+        let decoded = match font {
+            Some(font) => font.decode(bytes),
+            None => FontDecoder::Latin.decode(bytes),
+        };
+        if let Some(text) = decoded {
+            self.emit(&text);
+        }
+    }
+
+    fn emit(&mut self, piece: &str) {
+        let piece = piece.trim_end_matches('\0');
+        if piece.is_empty() || self.stopped() {
+            return;
+        }
+        if !self.text.is_empty() {
+            let last_ws = self.text.ends_with(char::is_whitespace);
+            match self.pending {
+                Gap::Newline if !self.text.ends_with('\n') => self.text.push('\n'),
+                Gap::Space if !last_ws && !piece.starts_with(char::is_whitespace) => {
+                    self.text.push(' ')
+                }
+                _ => {}
+            }
+        }
+        self.pending = Gap::None;
+        self.text.push_str(piece);
+        let cap = self.limits.max_text_bytes;
+        if self.text.len() > cap {
+            let mut cut = cap;
+            while !self.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.text.truncate(cut);
+            self.stop = Some(Stop::TextCap);
+            self.notes.push(format!("text cut at {cap} bytes"));
+        }
+    }
+
+    fn font(&mut self, fonts: &'a Dictionary, name: &Object) -> Option<Rc<FontDecoder<'a>>> {
+        let (id, object) = self.deref(fonts.get(name.as_name().ok()?).ok()?)?;
+        if let Some(cached) = id.and_then(|id| self.fonts.get(&id)) {
+            return Some(cached.clone());
+        }
+        let dict = object.as_dict().ok()?;
+        let decoder = Rc::new(self.font_decoder(dict));
+        if matches!(*decoder, FontDecoder::Unmapped) {
+            self.unmapped_fonts += 1;
+        }
+        if let Some(id) = id {
+            self.fonts.insert(id, decoder.clone());
+        }
+        Some(decoder)
+    }
+
+    fn font_decoder(&mut self, font: &'a Dictionary) -> FontDecoder<'a> {
+        if let Ok(to_unicode) = font.get(b"ToUnicode") {
+            if let Some(cmap) = self.stream_bytes(to_unicode).map(|b| CMap::parse(&b)) {
+                if !cmap.is_empty() {
+                    return FontDecoder::ToUnicode(cmap);
+                }
+            }
+        }
+        let composite = font
+            .get(b"Subtype")
+            .and_then(Object::as_name)
+            .is_ok_and(|s| s == b"Type0");
+        if composite {
+            return FontDecoder::Unmapped;
+        }
+        match font.get_font_encoding(self.doc) {
+            Ok(encoding) => FontDecoder::Lopdf(encoding),
+            Err(_) => FontDecoder::Latin,
+        }
+    }
+
+    fn xobject(
+        &mut self,
+        xobjects: Option<&'a Dictionary>,
+        name: &Object,
+        parent_resources: Option<&'a Dictionary>,
+        depth: usize,
+    ) {
+        let Some(entry) = xobjects
+            .zip(name.as_name().ok())
+            .and_then(|(x, n)| x.get(n).ok())
+        else {
+            return;
+        };
+        let Some((id, object)) = self.deref(entry) else {
+            return;
+        };
+        let Ok(stream) = object.as_stream() else {
+            return;
+        };
+        match stream.dict.get(b"Subtype").and_then(Object::as_name) {
+            Ok(b"Image") => self.images += 1,
+            Ok(b"Form") => {
+                if depth + 1 > self.limits.max_depth {
+                    self.depth_capped = true;
+                    return;
+                }
+                if id.is_some_and(|id| self.form_stack.contains(&id)) {
+                    self.loops += 1;
+                    return;
+                }
+                let Some(bytes) = self.stream_bytes(object) else {
+                    return;
+                };
+                let resources = self
+                    .dict_entry(&stream.dict, b"Resources")
+                    .or(parent_resources);
+                if let Some(id) = id {
+                    self.form_stack.push(id);
+                }
+                // A form is its own block of text: keep it off the lines around it.
+                self.pending = self.pending.max(Gap::Newline);
+                let before = self.text.len();
+                self.run_content(&bytes, resources, depth + 1);
+                if self.text.len() > before {
+                    self.pending = self.pending.max(Gap::Newline);
+                }
+                if id.is_some() {
+                    self.form_stack.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn number(object: Option<&Object>) -> Option<f32> {
+    object
+        .and_then(|o| o.as_float().ok())
+        .filter(|n| n.is_finite())
+}
+
+#[cfg(test)]
+#[path = "pdf_tests.rs"]
+mod tests;

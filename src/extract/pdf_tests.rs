@@ -1,0 +1,461 @@
+use std::time::{Duration, Instant};
+
+use lopdf::{dictionary, Document, Object, ObjectId, Stream};
+
+use super::*;
+
+fn limits() -> Limits {
+    Limits::with_budget(Duration::from_secs(30))
+}
+
+fn helvetica(doc: &mut Document) -> ObjectId {
+    doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    })
+}
+
+fn stream(doc: &mut Document, dict: lopdf::Dictionary, content: &[u8]) -> ObjectId {
+    doc.add_object(Stream::new(dict, content.to_vec()))
+}
+
+/// A document whose root page tree lists `pages` (content, resources) in order; returns its bytes.
+fn build(doc: &mut Document, pages: Vec<(&[u8], lopdf::Dictionary)>) -> Vec<u8> {
+    let pages_id = doc.new_object_id();
+    let mut kids = Vec::new();
+    for (content, resources) in pages {
+        let content_id = stream(doc, dictionary! {}, content);
+        let page = dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content_id, "Resources" => resources,
+            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+        };
+        kids.push(Object::Reference(doc.add_object(page)));
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    finish(doc, pages_id)
+}
+
+fn finish(doc: &mut Document, pages_id: ObjectId) -> Vec<u8> {
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    doc.compress();
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+fn two_page_helvetica() -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let res = || dictionary! { "Font" => dictionary! { "F1" => font } };
+    let page1: &[u8] = b"BT /F1 12 Tf 14 TL 72 700 Td (Hello) Tj ( World) Tj T* (Second line) Tj \
+        0 -14 Td [(Kern)-300(gap)-20(ged)] TJ T* (caf\\351) Tj (quote line) ' ET";
+    let page2: &[u8] = b"BT /F1 12 Tf 72 700 Td (Page two) Tj ET";
+    build(&mut doc, vec![(page1, res()), (page2, res())])
+}
+
+#[test]
+fn helvetica_two_pages_in_order() {
+    let out = extract(&two_page_helvetica(), &limits()).unwrap();
+    assert_eq!(
+        out.text,
+        "Hello World\nSecond line\nKern gapged\ncafé\nquote line\nPage two"
+    );
+    assert!(out.notes.is_empty(), "{:?}", out.notes);
+}
+
+const CMAP: &[u8] = b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n\
+    1 begincodespacerange <0000> <FFFF> endcodespacerange\n\
+    5 beginbfchar <0001> <0047> <0003> <00FC> <0004> <00DF> <0005> <0065> <0006> <0020> endbfchar\n\
+    1 beginbfchar <0007> <2713> endbfchar\n\
+    2 beginbfrange <0002> <0002> <0072> <0008> <0009> [<0041> <0042>] endbfrange\n\
+    endcmap CMapName currentdict /CMap defineresource pop end end";
+
+#[test]
+fn type0_font_with_to_unicode() {
+    let mut doc = Document::with_version("1.5");
+    let to_unicode = stream(&mut doc, dictionary! {}, CMAP);
+    let descendant = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "CIDFontType2", "BaseFont" => "Foo",
+        "CIDSystemInfo" => dictionary! { "Registry" => Object::string_literal("Adobe"),
+            "Ordering" => Object::string_literal("Identity"), "Supplement" => 0 },
+    });
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "Foo", "Encoding" => "Identity-H",
+        "DescendantFonts" => vec![descendant.into()], "ToUnicode" => to_unicode,
+    });
+    let content: &[u8] =
+        b"BT /F2 12 Tf 72 700 Td <0001000200030004000500060007> Tj 0 -14 Td <00080009> Tj ET";
+    let bytes = build(
+        &mut doc,
+        vec![(
+            content,
+            dictionary! { "Font" => dictionary! { "F2" => font } },
+        )],
+    );
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Grüße ✓\nAB");
+}
+
+#[test]
+fn cmap_parser_ranges_and_lengths() {
+    let cmap = CMap::parse(CMAP);
+    assert_eq!(cmap.lens, vec![2]);
+    assert_eq!(cmap.decode(&[0, 1, 0, 2, 0, 9, 0xff, 0xff]), "GrB");
+    let one_byte = CMap::parse(b"1 beginbfrange <20> <7e> <0020> endbfrange");
+    assert_eq!(one_byte.decode(b"Hi!"), "Hi!");
+}
+
+fn form(doc: &mut Document, font: ObjectId, content: &[u8], next: Option<ObjectId>) -> ObjectId {
+    let mut resources = dictionary! { "Font" => dictionary! { "F1" => font } };
+    if let Some(next) = next {
+        resources.set("XObject", dictionary! { "X" => next });
+    }
+    let dict = dictionary! {
+        "Type" => "XObject", "Subtype" => "Form", "BBox" => vec![0.into(), 0.into(), 100.into(), 100.into()],
+        "Resources" => resources,
+    };
+    stream(doc, dict, content)
+}
+
+#[test]
+fn form_xobject_text_is_included() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let x = form(&mut doc, font, b"BT /F1 10 Tf 0 0 Td (In form) Tj ET", None);
+    let content: &[u8] = b"BT /F1 12 Tf 72 700 Td (Before) Tj ET /X1 Do BT 72 700 Td (After) Tj ET";
+    let res = dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "X1" => x } };
+    let out = extract(&build(&mut doc, vec![(content, res)]), &limits()).unwrap();
+    assert_eq!(out.text, "Before\nIn form\nAfter");
+}
+
+#[test]
+fn xobject_chain_beyond_max_depth_is_cut() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let mut next = None;
+    for level in (0..10).rev() {
+        let content = format!("BT /F1 10 Tf 0 {level} Td (L{level}) Tj ET /X Do");
+        next = Some(form(&mut doc, font, content.as_bytes(), next));
+    }
+    let res = dictionary! { "XObject" => dictionary! { "X" => next.unwrap() } };
+    let bytes = build(&mut doc, vec![(b"/X Do".as_slice(), res)]);
+    let limits = Limits {
+        max_depth: 3,
+        ..limits()
+    };
+    let out = extract(&bytes, &limits).unwrap();
+    assert_eq!(out.text, "L0\nL1\nL2");
+    assert!(
+        out.notes.iter().any(|n| n.contains("deeper than 3")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn self_referencing_form_does_not_loop() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let id = doc.new_object_id();
+    let dict = dictionary! {
+        "Type" => "XObject", "Subtype" => "Form",
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "X" => id } },
+    };
+    doc.objects.insert(
+        id,
+        Object::Stream(Stream::new(
+            dict,
+            b"BT /F1 9 Tf (Loop) Tj ET /X Do".to_vec(),
+        )),
+    );
+    let bytes = build(
+        &mut doc,
+        vec![(
+            b"/X Do".as_slice(),
+            dictionary! { "XObject" => dictionary! { "X" => id } },
+        )],
+    );
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Loop");
+    assert!(
+        out.notes.iter().any(|n| n.contains("reference loop")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn page_tree_reference_loop() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let (root, mid) = (doc.new_object_id(), doc.new_object_id());
+    let res = dictionary! { "Font" => dictionary! { "F1" => font } };
+    let c1 = stream(&mut doc, dictionary! {}, b"BT /F1 12 Tf (One) Tj ET");
+    let c2 = stream(&mut doc, dictionary! {}, b"BT /F1 12 Tf (Two) Tj ET");
+    let p1 = doc.add_object(dictionary! { "Type" => "Page", "Parent" => root, "Contents" => c1, "Resources" => res.clone() });
+    let p2 = doc.add_object(dictionary! { "Type" => "Page", "Parent" => mid, "Contents" => c2 });
+    doc.objects.insert(
+        root,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![p1.into(), mid.into()], "Count" => 2,
+            "Resources" => res },
+        ),
+    );
+    // The inner node lists its own parent as a kid.
+    doc.objects.insert(
+        mid,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Parent" => root, "Kids" => vec![root.into(), p2.into()], "Count" => 1 }),
+    );
+    let out = extract(&finish(&mut doc, root), &limits()).unwrap();
+    assert_eq!(out.text, "One\nTwo");
+    assert!(
+        out.notes.iter().any(|n| n.contains("reference loop")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn image_only_pdf_gives_empty_text_and_note() {
+    let mut doc = Document::with_version("1.5");
+    let image = stream(
+        &mut doc,
+        dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => 1, "Height" => 1,
+        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 },
+        b"\x80",
+    );
+    let res = dictionary! { "XObject" => dictionary! { "Im1" => image } };
+    let bytes = build(
+        &mut doc,
+        vec![(b"q 100 0 0 100 0 0 cm /Im1 Do Q".as_slice(), res)],
+    );
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "");
+    assert!(
+        out.notes.iter().any(|n| n.contains("no text layer")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn text_cap_cuts_with_note() {
+    let limits = Limits {
+        max_text_bytes: 7,
+        ..limits()
+    };
+    let out = extract(&two_page_helvetica(), &limits).unwrap();
+    assert_eq!(out.text, "Hello W");
+    assert_eq!(out.notes, vec!["text cut at 7 bytes".to_string()]);
+}
+
+#[test]
+fn decompression_budget_stops_with_note() {
+    let limits = Limits {
+        max_decompressed_bytes: 10,
+        ..limits()
+    };
+    let out = extract(&two_page_helvetica(), &limits).unwrap();
+    assert!(
+        out.notes.iter().any(|n| n.contains("decompression budget")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn expired_deadline_returns_note() {
+    let limits = Limits {
+        deadline: Instant::now(),
+        ..limits()
+    };
+    let out = extract(&two_page_helvetica(), &limits).unwrap();
+    assert_eq!(out.text, "");
+    assert!(
+        out.notes.iter().any(|n| n.contains("time budget")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn encrypted_without_password_is_skipped() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let enc = doc.add_object(dictionary! {
+        "Filter" => "Standard", "V" => 1, "R" => 2, "P" => -4, "Length" => 40,
+        "O" => Object::string_literal(vec![7u8; 32]), "U" => Object::string_literal(vec![9u8; 32]),
+    });
+    doc.trailer.set("Encrypt", enc);
+    let page: &[u8] = b"BT /F1 12 Tf (secret) Tj ET";
+    let bytes = build(
+        &mut doc,
+        vec![(page, dictionary! { "Font" => dictionary! { "F1" => font } })],
+    );
+    assert_eq!(
+        extract(&bytes, &limits()),
+        Err(Skip("encrypted PDF".into()))
+    );
+}
+
+fn assert_prompt_skip_or_note(bytes: &[u8]) {
+    match extract(bytes, &limits()) {
+        Err(Skip(reason)) => assert!(!reason.is_empty()),
+        Ok(out) => assert!(!out.notes.is_empty(), "no note for hostile input: {out:?}"),
+    }
+}
+
+#[test]
+fn hostile_inputs_never_panic() {
+    let good = two_page_helvetica();
+    assert_eq!(
+        extract(b"", &limits()),
+        Err(Skip("malformed PDF: empty file".into()))
+    );
+    assert!(extract(&[0u8; 4096], &limits()).is_err());
+    assert!(extract(b"this is not a pdf at all, just words", &limits()).is_err());
+    for cut in [good.len() / 2, good.len() - 40, 16] {
+        assert_prompt_skip_or_note(&good[..cut]);
+    }
+    let mut garbage = b"%PDF-1.4\n".to_vec();
+    garbage.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    assert_prompt_skip_or_note(&garbage);
+    let mut deep = b"%PDF-1.4\n1 0 obj\n".to_vec();
+    deep.extend(std::iter::repeat_n(b'[', 100_000));
+    assert_eq!(
+        extract(&deep, &limits()),
+        Err(Skip("malformed PDF: objects nested too deeply".into()))
+    );
+}
+
+/// Hand-written PDF (lopdf's writer never emits object streams): the page and its font live in a Flate-compressed
+/// object stream, the xref table lists them as free, and the content stream is compressed too.
+#[test]
+fn compressed_object_stream() {
+    let compress = |data: &[u8]| {
+        let mut s = Stream::new(dictionary! {}, data.to_vec());
+        s.compress().unwrap();
+        assert!(s.dict.has(b"Filter"), "test data should be compressible");
+        s.content
+    };
+    let font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>";
+    let page =
+        b"<< /Type /Page /Parent 2 0 R /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>";
+    let header = format!("4 0 5 {} ", font.len() + 1);
+    let mut objstm = header.clone().into_bytes();
+    objstm.extend_from_slice(font);
+    objstm.push(b'\n');
+    objstm.extend_from_slice(page);
+    let objstm = compress(&objstm);
+    let content = compress(&b"BT /F1 12 Tf 72 700 Td (Packed text) Tj ET\n".repeat(20));
+
+    let mut out = b"%PDF-1.5\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut object = |out: &mut Vec<u8>, dict: String, data: Option<&[u8]>| {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{dict}", offsets.len()).as_bytes());
+        if let Some(data) = data {
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\nendstream");
+        }
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    object(&mut out, "<< /Type /Catalog /Pages 2 0 R >>".into(), None);
+    object(
+        &mut out,
+        "<< /Type /Pages /Kids [5 0 R] /Count 1 >>".into(),
+        None,
+    );
+    object(
+        &mut out,
+        format!("<< /Length {} /Filter /FlateDecode >>", content.len()),
+        Some(&content),
+    );
+    let dict = |n: usize| {
+        format!(
+            "<< /Type /ObjStm /N 2 /First {} /Length {n} /Filter /FlateDecode >>",
+            header.len()
+        )
+    };
+    offsets.push(0);
+    offsets.push(0);
+    let objstm_offset = out.len();
+    out.extend_from_slice(format!("6 0 obj\n{}\nstream\n", dict(objstm.len())).as_bytes());
+    out.extend_from_slice(&objstm);
+    out.extend_from_slice(b"\nendstream\nendobj\n");
+    offsets.push(objstm_offset);
+    let xref = out.len();
+    out.extend_from_slice(b"xref\n0 7\n0000000000 65535 f \n");
+    for (i, offset) in offsets.iter().enumerate() {
+        let kind = if i == 3 || i == 4 { "f" } else { "n" };
+        out.extend_from_slice(format!("{offset:010} 00000 {kind} \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+
+    let text = extract(&out, &limits()).unwrap().text;
+    assert_eq!(text, ["Packed text"; 20].join(" "));
+}
+
+#[test]
+fn nesting_prescan() {
+    assert!(!syntax_nesting_exceeds(b"<< /A [[[ ]]] >>", 4));
+    assert!(syntax_nesting_exceeds(b"<< /A [[[[ ]]]] >>", 4));
+    // Brackets inside strings, comments, hex strings and stream data are not syntax.
+    assert!(!syntax_nesting_exceeds(
+        b"([[[[[[) % [[[[[[\n <5b5b> [ ]",
+        2
+    ));
+    let mut stream = b"1 0 obj << /Length 600 >>\nstream\n".to_vec();
+    stream.extend(std::iter::repeat_n(b'[', 600));
+    stream.extend_from_slice(b"\nendstream\nendobj\n");
+    assert!(!syntax_nesting_exceeds(&stream, 8));
+    // `endstream` must not open a new stream region that hides what follows.
+    stream.extend_from_slice(b"2 0 obj [[[[[[[[[[ endobj");
+    assert!(syntax_nesting_exceeds(&stream, 8));
+}
+
+fn encrypted(user_password: &str) -> Vec<u8> {
+    let mut doc = Document::load_mem(&two_page_helvetica()).unwrap();
+    doc.trailer.set(
+        "ID",
+        vec![
+            Object::string_literal(vec![1u8; 16]),
+            Object::string_literal(vec![1u8; 16]),
+        ],
+    );
+    let version = lopdf::EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner",
+        user_password,
+        key_length: 128,
+        permissions: lopdf::Permissions::all(),
+    };
+    let state = lopdf::EncryptionState::try_from(version).unwrap();
+    doc.encrypt(&state).unwrap();
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    assert!(bytes.windows(8).any(|w| w == b"/Encrypt"));
+    bytes
+}
+
+#[test]
+fn rc4_encrypted_with_user_password_is_skipped() {
+    assert_eq!(
+        extract(&encrypted("secret"), &limits()),
+        Err(Skip("encrypted PDF".into()))
+    );
+}
+
+#[test]
+fn owner_password_only_pdf_is_read() {
+    let out = extract(&encrypted(""), &limits()).unwrap();
+    assert!(out.text.starts_with("Hello World\n"), "{out:?}");
+    assert!(out.text.ends_with("Page two"), "{out:?}");
+}
