@@ -1,7 +1,7 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit run es-install es-up es-down clean bench bench-engine
+.PHONY: build test lint unit run es-install es-up es-down clean bench bench-engine bench-extract
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
@@ -28,7 +28,10 @@ es-install:
 	scripts/install-osmem.sh
 
 ## Benchmarks: print numbers and write them to BENCHMARKS.md (never asserted in tests).
-bench: bench-engine
+bench: bench-engine bench-extract
+
+bench-extract:
+	$(CARGO) bench --locked --bench extract
 
 bench-engine: es-install
 	$(CARGO) build --release --locked -p ftest --bins

@@ -3,6 +3,8 @@
 //! them into BENCHMARKS.md. The stand-in (osmem) runs in its own processes, so the CPU and memory numbers are the
 //! service's (plus the tiny synthetic source), not Elasticsearch's.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -65,30 +67,9 @@ impl SourceFactory for Factory {
     }
 }
 
-/// (user + system CPU seconds, peak RSS in KiB) of this process, from /proc.
+/// (user + system CPU seconds, peak RSS in KiB) of this process.
 fn usage() -> (f64, u64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of /proc/pid/stat (11 and 12 after the command name); 100 ticks/s.
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    (cpu, hwm)
+    (support::cpu_seconds(), support::peak_rss_kib())
 }
 
 struct Row {
@@ -238,28 +219,5 @@ fn main() {
             r.peak_rss_mib
         ));
     }
-    write_section("BENCHMARKS.md", "## Sync engine", &table);
-}
-
-/// Replaces (or appends) the section starting with `heading` in `path`.
-fn write_section(path: &str, heading: &str, section: &str) {
-    let current = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in current.lines() {
-        if line.starts_with("## ") {
-            skipping = line.starts_with(heading);
-        }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !out.ends_with("\n\n") {
-        out.push('\n');
-    }
-    out.push_str(section);
-    if let Err(e) = std::fs::write(path, out) {
-        eprintln!("cannot write {path}: {e}");
-    }
+    support::write_section("BENCHMARKS.md", "## Sync engine", &table);
 }

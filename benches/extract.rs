@@ -1,0 +1,197 @@
+//! `make bench-extract`: service-side text extraction on a generated corpus — a text-heavy PDF (lopdf writer,
+//! compressed content streams), a docx, an xlsx, an HTML page and a plain-text file. Prints MB/s and ms per file
+//! per format on one core (the extractors are single-threaded), and the peak RSS while extracting a ~10 MiB file,
+//! then writes BENCHMARKS.md's extraction section.
+
+mod support;
+
+use std::io::Write;
+use std::time::Instant;
+
+use elastic_ingest::extract::{self, Settings};
+use lopdf::{dictionary, Document, Object, Stream};
+
+const SENTENCE: &str = "The quarterly planning meeting covered roadmap priorities, hiring, and the migration schedule. ";
+
+/// A PDF of `pages` pages, each ~45 lines of Helvetica text, with compressed content streams.
+fn pdf(pages: usize) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    });
+    let pages_id = doc.new_object_id();
+    let mut kids = Vec::new();
+    for p in 0..pages {
+        let mut content = String::from("BT /F1 10 Tf 12 TL 50 750 Td\n");
+        for line in 0..45 {
+            content.push_str(&format!(
+                "(Page {p} line {line}: {}) Tj T*\n",
+                SENTENCE.trim_end()
+            ));
+        }
+        content.push_str("ET");
+        let content_id = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+        let page = dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+        };
+        kids.push(Object::Reference(doc.add_object(page)));
+    }
+    let count = kids.len() as i64;
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    doc.compress();
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).expect("write pdf");
+    bytes
+}
+
+fn zip_of(parts: &[(&str, String)]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in parts {
+        zip.start_file(*name, options).expect("zip entry");
+        zip.write_all(body.as_bytes()).expect("zip write");
+    }
+    zip.finish().expect("zip finish");
+    out.into_inner()
+}
+
+const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+
+fn docx(paragraphs: usize) -> Vec<u8> {
+    let mut body = String::new();
+    for i in 0..paragraphs {
+        body.push_str(&format!(
+            "<w:p><w:r><w:t>Paragraph {i}. {SENTENCE}{SENTENCE}</w:t></w:r></w:p>"
+        ));
+    }
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>"#
+    );
+    zip_of(&[
+        ("[Content_Types].xml", r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#.into()),
+        ("word/document.xml", document),
+    ])
+}
+
+fn xlsx(rows: usize) -> Vec<u8> {
+    let ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let mut strings = String::new();
+    let mut sheet = String::new();
+    for r in 0..rows {
+        strings.push_str(&format!("<si><t>Item {r} {}</t></si>", SENTENCE.trim_end()));
+        sheet.push_str(&format!(
+            r#"<row r="{0}"><c r="A{0}" t="s"><v>{1}</v></c><c r="B{0}"><v>{2}</v></c></row>"#,
+            r + 1,
+            r,
+            r * 7
+        ));
+    }
+    zip_of(&[
+        ("xl/workbook.xml", format!(r#"<workbook xmlns="{ns}" xmlns:r="{rel}"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>"#)),
+        ("xl/_rels/workbook.xml.rels", r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.into()),
+        ("xl/sharedStrings.xml", format!(r#"<sst xmlns="{ns}">{strings}</sst>"#)),
+        ("xl/worksheets/sheet1.xml", format!(r#"<worksheet xmlns="{ns}"><sheetData>{sheet}</sheetData></worksheet>"#)),
+    ])
+}
+
+fn html(paragraphs: usize) -> Vec<u8> {
+    let mut s =
+        String::from("<html><head><title>Notes</title><style>p{color:red}</style></head><body>");
+    for i in 0..paragraphs {
+        s.push_str(&format!(
+            "<div><p>Message {i}: <b>{SENTENCE}</b> &amp; more&nbsp;text.</p></div>"
+        ));
+    }
+    s.push_str("<script>var x = 1;</script></body></html>");
+    s.into_bytes()
+}
+
+fn text(bytes: usize) -> Vec<u8> {
+    SENTENCE.repeat(bytes / SENTENCE.len() + 1).into_bytes()
+}
+
+struct Row {
+    format: &'static str,
+    size: usize,
+    ms: f64,
+    mb_s: f64,
+    text_bytes: usize,
+}
+
+fn measure(format: &'static str, name: &str, bytes: &[u8], rounds: usize) -> Row {
+    let settings = Settings {
+        max_text_bytes: 64 * 1024 * 1024,
+        ..Settings::default()
+    };
+    let mut text_bytes = 0;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let out =
+            extract::extract(name, bytes, &settings).unwrap_or_else(|e| panic!("{format}: {e}"));
+        text_bytes = out.text.len();
+    }
+    let secs = started.elapsed().as_secs_f64() / rounds as f64;
+    Row {
+        format,
+        size: bytes.len(),
+        ms: secs * 1000.0,
+        mb_s: bytes.len() as f64 / 1_048_576.0 / secs,
+        text_bytes,
+    }
+}
+
+fn main() {
+    let corpus: Vec<(&'static str, &str, Vec<u8>)> = vec![
+        ("PDF (text-heavy)", "report.pdf", pdf(200)),
+        ("docx", "notes.docx", docx(5_000)),
+        ("xlsx", "data.xlsx", xlsx(20_000)),
+        ("HTML", "page.html", html(10_000)),
+        ("text", "notes.txt", text(4 * 1024 * 1024)),
+    ];
+    let mut rows = Vec::new();
+    for (format, name, bytes) in &corpus {
+        let row = measure(format, name, bytes, 3);
+        println!(
+            "extract {:<17} {:>9} bytes: {:>8.1} ms/file, {:>7.1} MB/s, {} bytes of text",
+            row.format, row.size, row.ms, row.mb_s, row.text_bytes
+        );
+        rows.push(row);
+    }
+    // Peak RSS while extracting a ~10 MiB PDF (the largest file the service downloads), measured in a process
+    // that has held only the corpus so far.
+    let big = pdf(1_300);
+    let before = support::peak_rss_kib();
+    let row = measure("PDF 10 MiB", "big.pdf", &big, 1);
+    let after = support::peak_rss_kib();
+    println!(
+        "extract 10 MiB PDF ({} bytes): {:.0} ms, {:.1} MB/s; peak RSS {:.1} MiB (before: {:.1} MiB)",
+        big.len(), row.ms, row.mb_s, after as f64 / 1024.0, before as f64 / 1024.0
+    );
+    let mut section = String::from(
+        "## Text extraction (`make bench-extract`)\n\nGenerated corpus, one core, release build, mean of 3 runs. \
+         Targets: ≥ 20 MB/s for text-heavy PDFs, ≥ 50 MB/s for OOXML; peak RSS ≤ 4 × the file size.\n\n\
+         | format | file bytes | ms / file | MB/s | text bytes |\n|---|---:|---:|---:|---:|\n",
+    );
+    for r in &rows {
+        section.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {} |\n",
+            r.format, r.size, r.ms, r.mb_s, r.text_bytes
+        ));
+    }
+    section.push_str(&format!(
+        "\nA {}-byte PDF: {:.0} ms ({:.1} MB/s); process peak RSS {:.1} MiB after extracting it ({:.1} MiB before, \
+         which includes the corpus above held in memory).\n",
+        big.len(), row.ms, row.mb_s, after as f64 / 1024.0, before as f64 / 1024.0
+    ));
+    support::write_section("BENCHMARKS.md", "## Text extraction", &section);
+}
