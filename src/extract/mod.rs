@@ -13,6 +13,8 @@ pub mod rtf;
 pub mod text;
 
 mod dispatch;
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::time::Instant;
 
