@@ -245,6 +245,14 @@ mod tests {
     }
 
     #[test]
+    fn ten_mib_plus_one_byte_is_refused_by_default() {
+        let bytes = vec![b'a'; 10 * 1024 * 1024 + 1];
+        let skip = extract("big.txt", &bytes, &Settings::default()).unwrap_err();
+        assert!(skip.0.contains("10485761 bytes, over the 10485760-byte"), "{skip}");
+        assert!(extract("ok.txt", &bytes[1..], &Settings::default()).is_ok());
+    }
+
+    #[test]
     fn cleaning() {
         assert_eq!(clean("  a \n\t b\u{FFFD}c  ", true), "a bc");
         assert_eq!(clean("a \u{FFFD}\n b", false), "a \n b");
