@@ -248,7 +248,10 @@ mod tests {
     fn ten_mib_plus_one_byte_is_refused_by_default() {
         let bytes = vec![b'a'; 10 * 1024 * 1024 + 1];
         let skip = extract("big.txt", &bytes, &Settings::default()).unwrap_err();
-        assert!(skip.0.contains("10485761 bytes, over the 10485760-byte"), "{skip}");
+        assert!(
+            skip.0.contains("10485761 bytes, over the 10485760-byte"),
+            "{skip}"
+        );
         assert!(extract("ok.txt", &bytes[1..], &Settings::default()).is_ok());
     }
 
