@@ -122,26 +122,23 @@ pub fn extract_xlsx(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
     Ok(out.finish())
 }
 
-/// WordprocessingML body/header/footer.
+/// Text runs (`t`), paragraphs and tables as WordprocessingML and DrawingML both mark them up; the two handlers
+/// below add only their own skips and breaks.
 #[derive(Default)]
-struct Docx {
+struct Runs {
     layout: Layout,
     in_text: bool,
 }
 
-impl Handler for Docx {
-    fn open(&mut self, name: &[u8], _: &BytesStart, out: &mut Out) -> Flow {
+impl Runs {
+    fn open(&mut self, name: &[u8], out: &mut Out) {
         match name {
-            // Paragraph properties hold tab *stops* (`w:tabs/w:tab`); the fallback duplicates alternate content.
-            b"pPr" | b"rPr" | b"Fallback" => return Flow::SkipChildren,
             b"t" => self.in_text = true,
-            b"tab" => self.layout.inline_break("\t", out),
-            b"br" | b"cr" => self.layout.inline_break("\n", out),
+            b"br" => self.layout.inline_break("\n", out),
             b"tr" => self.layout.row_start(),
             b"tc" => self.layout.cell_start(out),
             _ => {}
         }
-        Flow::Enter
     }
 
     fn close(&mut self, name: &[u8], out: &mut Out) {
@@ -161,11 +158,37 @@ impl Handler for Docx {
     }
 }
 
+/// WordprocessingML body/header/footer.
+#[derive(Default)]
+struct Docx {
+    runs: Runs,
+}
+
+impl Handler for Docx {
+    fn open(&mut self, name: &[u8], _: &BytesStart, out: &mut Out) -> Flow {
+        match name {
+            // Paragraph properties hold tab *stops* (`w:tabs/w:tab`); the fallback duplicates alternate content.
+            b"pPr" | b"rPr" | b"Fallback" => return Flow::SkipChildren,
+            b"tab" => self.runs.layout.inline_break("\t", out),
+            b"cr" => self.runs.layout.inline_break("\n", out),
+            other => self.runs.open(other, out),
+        }
+        Flow::Enter
+    }
+
+    fn close(&mut self, name: &[u8], out: &mut Out) {
+        self.runs.close(name, out);
+    }
+
+    fn text(&mut self, text: &str, out: &mut Out) {
+        self.runs.text(text, out);
+    }
+}
+
 /// DrawingML text in slides and notes slides.
 #[derive(Default)]
 struct Drawing {
-    layout: Layout,
-    in_text: bool,
+    runs: Runs,
     /// Notes slides carry a slide-number field; its text is not the speaker's.
     skip_fields: bool,
 }
@@ -175,29 +198,17 @@ impl Handler for Drawing {
         match name {
             b"fld" if self.skip_fields => return Flow::SkipChildren,
             b"Fallback" => return Flow::SkipChildren,
-            b"t" => self.in_text = true,
-            b"br" => self.layout.inline_break("\n", out),
-            b"tr" => self.layout.row_start(),
-            b"tc" => self.layout.cell_start(out),
-            _ => {}
+            other => self.runs.open(other, out),
         }
         Flow::Enter
     }
 
     fn close(&mut self, name: &[u8], out: &mut Out) {
-        match name {
-            b"t" => self.in_text = false,
-            b"p" => self.layout.paragraph_end(out),
-            b"tr" => self.layout.row_end(out),
-            b"tc" => self.layout.cell_end(),
-            _ => {}
-        }
+        self.runs.close(name, out);
     }
 
     fn text(&mut self, text: &str, out: &mut Out) {
-        if self.in_text {
-            self.layout.text(text, out);
-        }
+        self.runs.text(text, out);
     }
 }
 
