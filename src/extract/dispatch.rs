@@ -174,7 +174,10 @@ pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extr
     // A bug in an extractor must cost one file, not the sync.
     let mut extracted = catch_unwind(AssertUnwindSafe(run))
         .map_err(|_| Skip("the extractor failed on this file (internal error)".into()))??;
-    extracted.text = clean(&extracted.text, settings.reduce_whitespace);
+    extracted.text = clean(
+        std::mem::take(&mut extracted.text),
+        settings.reduce_whitespace,
+    );
     Ok(extracted)
 }
 
@@ -189,17 +192,61 @@ pub async fn extract_blocking(
         .map_err(|e| Skip(format!("the extraction task failed: {e}")))?
 }
 
-/// Strips U+FFFD and, when asked, collapses whitespace runs to one space and trims (the ingest pipeline's
-/// `_reduce_whitespace` behaviour).
-pub fn clean(text: &str, reduce_whitespace: bool) -> String {
-    let without_replacement = text.replace('\u{FFFD}', "");
-    if !reduce_whitespace {
-        return without_replacement;
+/// Strips U+FFFD and, when asked, collapses whitespace runs (Unicode `White_Space`, as `str::split_whitespace`)
+/// to one space and trims (the ingest pipeline's `_reduce_whitespace` behaviour). Works in place: both steps only
+/// shrink the text, so the write position never passes the read position and no second copy of a large text
+/// exists.
+pub fn clean(text: String, reduce_whitespace: bool) -> String {
+    if !text.contains('\u{FFFD}') && !reduce_whitespace {
+        return text;
     }
-    without_replacement
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut bytes = text.into_bytes();
+    let (mut read, mut write) = (0, 0);
+    let mut space_owed = false;
+    while read < bytes.len() {
+        let first = bytes[read];
+        // ASCII needs no decoding (its Unicode White_Space is \t..\r and the space).
+        let (width, ch) = if first < 0x80 {
+            (1, char::from(first))
+        } else {
+            let width = utf8_width(first);
+            let ch = std::str::from_utf8(&bytes[read..read + width])
+                .ok()
+                .and_then(|s| s.chars().next())
+                .unwrap_or('\u{FFFD}');
+            (width, ch)
+        };
+        if reduce_whitespace && ch.is_whitespace() {
+            space_owed = true;
+        } else if ch != '\u{FFFD}' {
+            if space_owed && write > 0 {
+                bytes[write] = b' ';
+                write += 1;
+            }
+            space_owed = false;
+            if width == 1 {
+                bytes[write] = first;
+            } else {
+                bytes.copy_within(read..read + width, write);
+            }
+            write += width;
+        }
+        read += width;
+    }
+    bytes.truncate(write);
+    // Only whole characters were moved, so the bytes are still UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Byte length of the UTF-8 sequence a leading byte starts (input is valid UTF-8, so continuation bytes are never
+/// leading).
+fn utf8_width(first: u8) -> usize {
+    match first {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
+    }
 }
 
 #[cfg(test)]
@@ -257,7 +304,24 @@ mod tests {
 
     #[test]
     fn cleaning() {
-        assert_eq!(clean("  a \n\t b\u{FFFD}c  ", true), "a bc");
-        assert_eq!(clean("a \u{FFFD}\n b", false), "a \n b");
+        let c = |s: &str, reduce| clean(s.to_string(), reduce);
+        assert_eq!(c("  a \n\t b\u{FFFD}c  ", true), "a bc");
+        assert_eq!(c("a \u{FFFD}\n b", false), "a \n b");
+        assert_eq!(c("\u{FFFD}", true), "");
+        assert_eq!(c("", true), "");
+        // Multi-byte text and Unicode spaces (NBSP, ideographic space, line separator) survive the in-place moves.
+        assert_eq!(
+            c("\u{3000}日本\u{a0}\u{a0}語 é\u{2028}😀 ", true),
+            "日本 語 é 😀"
+        );
+        assert_eq!(c("日\u{FFFD}本\u{FFFD}", false), "日本");
+        // Same result as the obvious two-pass definition on a mixed sample.
+        let sample = "  x\u{FFFD} \u{2003}y\t\u{FFFD}\nz\u{85}ü  ";
+        let expected = sample
+            .replace('\u{FFFD}', "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(c(sample, true), expected);
     }
 }

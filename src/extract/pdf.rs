@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use lopdf::content::Content;
-use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
+use lopdf::{DecompressError, Dictionary, Document, Encoding, LoadOptions, Object, ObjectId};
 
 use super::{Extracted, Limits, Skip};
 
@@ -50,12 +50,28 @@ fn extract_inner(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
     if syntax_nesting_exceeds(bytes, MAX_SYNTAX_NESTING) {
         return Err(Skip("malformed PDF: objects nested too deeply".into()));
     }
-    let doc = Document::load_mem(bytes).map_err(|e| Skip(format!("malformed PDF: {e}")))?;
+    let options = LoadOptions {
+        max_decompressed_size: Some(
+            usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX),
+        ),
+        ..LoadOptions::default()
+    };
+    let doc = Document::load_mem_with_options(bytes, options).map_err(|e| match e {
+        lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { limit }) => Skip(format!(
+            "PDF object stream decompresses past the {limit}-byte budget"
+        )),
+        e => Skip(format!("malformed PDF: {e}")),
+    })?;
     // lopdf already tried (and applied) the empty user password; still encrypted means a password is needed.
     if doc.is_encrypted() {
         return Err(Skip("encrypted PDF".into()));
     }
     let mut walker = Walker::new(&doc, limits);
+    if doc.xref_recovery == Some(lopdf::xref::XrefRecovery::Reconstructed) {
+        walker
+            .notes
+            .push("damaged cross-reference table: objects recovered by scanning the file".into());
+    }
     let pages = walker.collect_pages()?;
     let page_count = pages.len();
     for (index, page) in pages.iter().enumerate() {
@@ -299,12 +315,22 @@ impl<'a> Walker<'a> {
     /// Decompressed stream bytes, charged against the decompression budget.
     fn stream_bytes(&mut self, object: &'a Object) -> Option<Vec<u8>> {
         let stream = self.deref(object)?.1.as_stream().ok()?;
-        let bytes = match stream.filters() {
-            Ok(filters) if !filters.is_empty() => stream.decompressed_content().ok()?,
-            _ => stream.content.clone(),
+        let limit = usize::try_from(self.budget_left).unwrap_or(usize::MAX);
+        let decoded = match stream.filters() {
+            Ok(filters) if !filters.is_empty() => stream.decompressed_content_with_limit(limit),
+            _ => Ok(stream.content.clone()),
         };
-        let len = bytes.len() as u64;
-        if len > self.budget_left {
+        let over_budget = match decoded {
+            Ok(bytes) if (bytes.len() as u64) <= self.budget_left => {
+                self.budget_left -= bytes.len() as u64;
+                return Some(bytes);
+            }
+            Ok(_) | Err(lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { .. })) => {
+                true
+            }
+            Err(_) => false,
+        };
+        if over_budget {
             self.budget_left = 0;
             if self.stop.is_none() {
                 self.stop = Some(Stop::Budget);
@@ -313,10 +339,8 @@ impl<'a> Walker<'a> {
                     self.limits.max_decompressed_bytes
                 ));
             }
-            return None;
         }
-        self.budget_left -= len;
-        Some(bytes)
+        None
     }
 
     fn page(&mut self, number: usize, page: &Page<'a>) {

@@ -100,6 +100,29 @@ fn type0_font_with_to_unicode() {
     assert_eq!(out.text, "Grüße ✓\nAB");
 }
 
+/// A simple font whose /Encoding dictionary remaps codes with /Differences (common in subset Type1 fonts): codes 1
+/// and 2 become the `fi` ligature and `eacute`, code 65 stays `A` from the base encoding.
+#[test]
+fn differences_encoding() {
+    let mut doc = Document::with_version("1.5");
+    let encoding = doc.add_object(dictionary! {
+        "Type" => "Encoding", "BaseEncoding" => "WinAnsiEncoding",
+        "Differences" => vec![1.into(), Object::Name(b"fi".to_vec()), Object::Name(b"eacute".to_vec())],
+    });
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "ABCDEF+Minion", "Encoding" => encoding,
+    });
+    let res = dictionary! { "Font" => dictionary! { "F1" => font } };
+    let bytes = build(
+        &mut doc,
+        vec![(b"BT /F1 12 Tf 72 700 Td (\\001le caf\\002 A) Tj ET", res)],
+    );
+    assert_eq!(
+        extract(&bytes, &limits()).unwrap().text,
+        "\u{FB01}le café A"
+    );
+}
+
 #[test]
 fn cmap_parser_ranges_and_lengths() {
     let cmap = CMap::parse(CMAP);
@@ -332,10 +355,35 @@ fn hostile_inputs_never_panic() {
     );
 }
 
-/// Hand-written PDF (lopdf's writer never emits object streams): the page and its font live in a Flate-compressed
-/// object stream, the xref table lists them as free, and the content stream is compressed too.
+/// Hand-written PDF 1.5 (lopdf's writer never emits object streams): the page and its font live in a
+/// Flate-compressed object stream, located through a cross-reference stream; the content stream is compressed too.
 #[test]
 fn compressed_object_stream() {
+    let text = extract(&packed_pdf(b""), &limits()).unwrap().text;
+    assert_eq!(text, ["Packed text"; 20].join(" "));
+}
+
+/// An object stream that inflates past the decompression budget is refused while lopdf loads it (before any of it
+/// is held), with a skip naming the budget.
+#[test]
+fn object_stream_bomb_is_refused() {
+    let bomb = packed_pdf(&vec![b' '; 8 << 20]);
+    assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+    let small_budget = Limits {
+        max_decompressed_bytes: 1 << 20,
+        ..limits()
+    };
+    let skip = extract(&bomb, &small_budget).unwrap_err();
+    assert!(skip.0.contains("1048576-byte budget"), "{skip}");
+    // The same file within budget reads.
+    assert!(extract(&bomb, &limits())
+        .unwrap()
+        .text
+        .starts_with("Packed text"));
+}
+
+/// The PDF of `compressed_object_stream`, with `padding` appended inside its object stream.
+fn packed_pdf(padding: &[u8]) -> Vec<u8> {
     let compress = |data: &[u8]| {
         let mut s = Stream::new(dictionary! {}, data.to_vec());
         s.compress().unwrap();
@@ -350,6 +398,7 @@ fn compressed_object_stream() {
     objstm.extend_from_slice(font);
     objstm.push(b'\n');
     objstm.extend_from_slice(page);
+    objstm.extend_from_slice(padding);
     let objstm = compress(&objstm);
     let content = compress(&b"BT /F1 12 Tf 72 700 Td (Packed text) Tj ET\n".repeat(20));
 
@@ -382,25 +431,36 @@ fn compressed_object_stream() {
             header.len()
         )
     };
-    offsets.push(0);
-    offsets.push(0);
     let objstm_offset = out.len();
     out.extend_from_slice(format!("6 0 obj\n{}\nstream\n", dict(objstm.len())).as_bytes());
     out.extend_from_slice(&objstm);
     out.extend_from_slice(b"\nendstream\nendobj\n");
-    offsets.push(objstm_offset);
+    // Cross-reference stream, /W [1 4 2]: type 0 free, 1 offset+generation, 2 object-stream number+index.
     let xref = out.len();
-    out.extend_from_slice(b"xref\n0 7\n0000000000 65535 f \n");
-    for (i, offset) in offsets.iter().enumerate() {
-        let kind = if i == 3 || i == 4 { "f" } else { "n" };
-        out.extend_from_slice(format!("{offset:010} 00000 {kind} \n").as_bytes());
+    let mut entries = Vec::new();
+    let mut entry = |kind: u8, field: u32, extra: u16| {
+        entries.push(kind);
+        entries.extend_from_slice(&field.to_be_bytes());
+        entries.extend_from_slice(&extra.to_be_bytes());
+    };
+    entry(0, 0, 65535);
+    for offset in &offsets {
+        entry(1, *offset as u32, 0);
     }
+    entry(2, 6, 0);
+    entry(2, 6, 1);
+    entry(1, objstm_offset as u32, 0);
+    entry(1, xref as u32, 0);
     out.extend_from_slice(
-        format!("trailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        format!(
+            "7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length {} >>\nstream\n",
+            entries.len()
+        )
+        .as_bytes(),
     );
-
-    let text = extract(&out, &limits()).unwrap().text;
-    assert_eq!(text, ["Packed text"; 20].join(" "));
+    out.extend_from_slice(&entries);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+    out
 }
 
 #[test]
