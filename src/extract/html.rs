@@ -70,7 +70,7 @@ impl Walker<'_> {
         let mut tokens = 0usize;
         while self.pos < self.src.len() {
             tokens += 1;
-            if tokens % DEADLINE_EVERY == 0 && limits.expired() {
+            if tokens.is_multiple_of(DEADLINE_EVERY) && limits.expired() {
                 return Some(note_deadline());
             }
             if self.text.out.len() > limits.max_text_bytes {

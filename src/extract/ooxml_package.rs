@@ -262,7 +262,7 @@ pub(in crate::extract) fn walk(
             return;
         }
         events = events.wrapping_add(1);
-        if events % EVENTS_PER_DEADLINE_CHECK == 0 && limits.expired() {
+        if events.is_multiple_of(EVENTS_PER_DEADLINE_CHECK) && limits.expired() {
             out.deadline_hit();
             return;
         }

@@ -394,7 +394,7 @@ impl<'a> Walker<'a> {
             if self.stopped() {
                 break;
             }
-            if count % DEADLINE_CHECK_EVERY == 0 && self.limits.expired() {
+            if count.is_multiple_of(DEADLINE_CHECK_EVERY) && self.limits.expired() {
                 self.stop_for_deadline("time budget ran out; text is partial".into());
                 break;
             }

@@ -93,7 +93,7 @@ impl Parser<'_> {
         let mut steps = 0usize;
         while let Some(&b) = self.bytes.get(self.pos) {
             steps += 1;
-            if steps % DEADLINE_EVERY == 0 && limits.expired() {
+            if steps.is_multiple_of(DEADLINE_EVERY) && limits.expired() {
                 return Some(note_deadline());
             }
             if self.out.len() > limits.max_text_bytes {

@@ -1484,10 +1484,10 @@ mod tests {
             for _ in 0..30 {
                 // Starts over six years, half with a sub-second part, some exactly on a step boundary.
                 let mut secs = base + (rng.next() % (6 * 366 * 86_400)) as i64;
-                if rng.next() % 4 == 0 {
+                if rng.next().is_multiple_of(4) {
                     secs -= secs.rem_euclid(oracle.step);
                 }
-                let nanos = if rng.next() % 2 == 0 {
+                let nanos = if rng.next().is_multiple_of(2) {
                     0
                 } else {
                     (rng.next() % 1_000_000_000) as u32
@@ -1629,7 +1629,7 @@ mod tests {
                     expr.push(' ');
                 }
                 match BY_FIELD.get(f) {
-                    Some(choices) if plausible && rng.next() % 8 != 0 => {
+                    Some(choices) if plausible && !rng.next().is_multiple_of(8) => {
                         expr.push_str(choices[(rng.next() % choices.len() as u64) as usize]);
                     }
                     _ => {

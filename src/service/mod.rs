@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::es::protocol::{self, ConnectorProtocol, ProtocolMode};
 use crate::es::{queries, Connector, EsClient, EsError, Store};
 use crate::sync::runner::RunnerTiming;
-use crate::sync::{NoEngine, SyncEngine};
+use crate::sync::SyncEngine;
 
 /// The `--action` values that run the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,13 +144,16 @@ async fn supported_connectors(ctx: &Context) -> Result<Vec<Connector>, EsError> 
     }
 }
 
-/// Runs preflight, then the selected services until `shutdown` fires.
+/// Runs preflight, then the selected services until `shutdown` fires, syncing with the content engine over this
+/// binary's sources (Microsoft Teams).
 pub async fn run(
     config: &Config,
     actions: &[ServiceAction],
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
-    run_with_engine(config, actions, Arc::new(NoEngine), shutdown).await
+    let factory = Arc::new(crate::sources::teams::TeamsFactory::from_env());
+    let engine = Arc::new(crate::sync::engine::ContentEngine::new(factory));
+    run_with_engine(config, actions, engine, shutdown).await
 }
 
 /// [`run`] with the engine that performs the syncs.

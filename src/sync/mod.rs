@@ -132,8 +132,8 @@ impl SyncStats {
     }
 }
 
-/// The engine of a build that has no sync engine for a source yet: checks pass on the schema alone and every
-/// job fails with a message saying so, so nothing pretends to have synced.
+/// An engine without sources: checks pass on the schema alone and every job fails with a message saying so. The
+/// service-loop tests use it where the loops, not the content, are under test.
 pub struct NoEngine;
 
 #[async_trait]
@@ -154,7 +154,7 @@ impl SyncEngine for NoEngine {
             .as_ref()
             .and_then(|c| c.service_type.clone());
         Err(SyncError::Failed(format!(
-            "content sync for service type `{}` is not implemented in this build yet",
+            "this engine has no source for service type `{}`",
             service_type.unwrap_or_default()
         )))
     }

@@ -1,12 +1,27 @@
-//! The Microsoft Teams source. So far: its identity and configuration schema (spec §10.1); the Graph client,
-//! crawl and documents arrive with the Teams source issue.
+//! The Microsoft Teams source: configuration (spec §10.1, plus optional app-only and endpoint keys), the
+//! [`Source`] the content engine runs, and its factory. `auth` gets tokens, `graph` talks HTTP, `crawl` walks
+//! the tenant, `docs` shapes the documents, `html_text` turns message bodies into text.
+
+pub mod auth;
+pub mod crawl;
+pub mod docs;
+pub mod graph;
+pub mod html_text;
+mod source;
+
+pub use source::{TeamsFactory, TeamsSource};
 
 use serde_json::{json, Map, Value};
+
+use self::auth::AuthMethod;
 
 pub const SERVICE_TYPE: &str = "microsoft_teams";
 pub const DISPLAY_NAME: &str = "Microsoft Teams";
 
-/// `(key, label, order, sensitive)` of each configuration field, as the reference defines them.
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
+pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com";
+
+/// `(key, label, order, sensitive)` of each configuration field the reference defines.
 const FIELDS: &[(&str, &str, u32, bool)] = &[
     ("tenant_id", "Tenant ID", 1, false),
     ("client_id", "Client ID", 2, false),
@@ -25,28 +40,86 @@ pub fn features() -> Value {
     })
 }
 
-/// The simple default configuration, every schema key filled as the reference's generator fills it.
+fn field(label: &str, order: u32, sensitive: bool) -> Value {
+    json!({
+        "default_value": null,
+        "depends_on": [],
+        "display": "text",
+        "label": label,
+        "options": [],
+        "order": order,
+        "required": true,
+        "sensitive": sensitive,
+        "tooltip": null,
+        "type": "str",
+        "ui_restrictions": [],
+        "validations": [],
+        "value": "",
+    })
+}
+
+/// The default configuration: the reference's five fields exactly as its generator fills them (so connectors
+/// created by either service look the same), then this service's optional additions: the sign-in method (default
+/// `delegated`, the reference's), the certificate for app-only certificate sign-in, and advanced endpoint and
+/// rate-limit settings. `secret_value` is not required in certificate mode; `username`/`password` only apply
+/// in delegated mode.
 pub fn default_configuration() -> Value {
     let mut map = Map::new();
     for (key, label, order, sensitive) in FIELDS {
-        map.insert(
-            key.to_string(),
-            json!({
-                "default_value": null,
-                "depends_on": [],
-                "display": "text",
-                "label": label,
-                "options": [],
-                "order": order,
-                "required": true,
-                "sensitive": sensitive,
-                "tooltip": null,
-                "type": "str",
-                "ui_restrictions": [],
-                "validations": [],
-                "value": "",
-            }),
-        );
+        map.insert(key.to_string(), field(label, *order, *sensitive));
+    }
+    let delegated_only = json!([{"field": "auth_method", "value": "delegated"}]);
+    let certificate_only = json!([{"field": "auth_method", "value": "app_certificate"}]);
+    map["username"]["depends_on"] = delegated_only.clone();
+    map["password"]["depends_on"] = delegated_only;
+    map["secret_value"]["required"] = json!(false);
+    map["secret_value"]["tooltip"] = json!(
+        "Client secret of the app registration. Needed unless the app signs in with a certificate."
+    );
+
+    let mut auth = field("Authentication method", 6, false);
+    auth["display"] = json!("dropdown");
+    auth["default_value"] = json!("delegated");
+    auth["value"] = json!("delegated");
+    auth["options"] = json!([
+        {"label": "Username and password (delegated, like the Python connector)", "value": "delegated"},
+        {"label": "App-only with the client secret (all users' chats)", "value": "app_secret"},
+        {"label": "App-only with a certificate (all users' chats)", "value": "app_certificate"},
+    ]);
+    auth["validations"] = json!([{"type": "included_in", "constraint": AuthMethod::VALUES}]);
+    map.insert("auth_method".into(), auth);
+
+    let mut key = field("Certificate private key (PEM)", 7, true);
+    key["display"] = json!("textarea");
+    key["depends_on"] = certificate_only.clone();
+    key["tooltip"] =
+        json!("The RSA private key of the certificate uploaded to the app registration, in PEM.");
+    map.insert("certificate_private_key".into(), key);
+
+    let mut thumbprint = field("Certificate thumbprint", 8, false);
+    thumbprint["depends_on"] = certificate_only;
+    thumbprint["tooltip"] =
+        json!("The certificate's SHA-1 thumbprint as the Azure portal shows it (40 hex digits).");
+    map.insert("certificate_thumbprint".into(), thumbprint);
+
+    for (key, label, order, default, tooltip) in [
+        ("graph_url", "Microsoft Graph URL", 9, DEFAULT_GRAPH_URL, "Change for national clouds."),
+        ("login_url", "Microsoft identity platform URL", 10, DEFAULT_LOGIN_URL, "Change for national clouds."),
+        (
+            "rate_limits",
+            "Graph requests per second",
+            11,
+            "",
+            "Per endpoint class, e.g. `messages=20,teams=30,outlook=16,drives=20,other=30` (the defaults); 0 = no limit.",
+        ),
+    ] {
+        let mut f = field(label, order, false);
+        f["required"] = json!(false);
+        f["default_value"] = json!(default);
+        f["value"] = json!(default);
+        f["tooltip"] = json!(tooltip);
+        f["ui_restrictions"] = json!(["advanced"]);
+        map.insert(key.into(), f);
     }
     Value::Object(map)
 }
@@ -59,14 +132,17 @@ mod tests {
     fn default_configuration_matches_the_reference_schema() {
         let c = default_configuration();
         let obj = c.as_object().unwrap();
-        assert_eq!(obj.len(), 5);
+        assert_eq!(obj.len(), 11);
         assert_eq!(c["secret_value"]["sensitive"], true);
         assert_eq!(c["password"]["sensitive"], true);
         assert_eq!(c["tenant_id"]["sensitive"], false);
         assert_eq!(c["username"]["label"], "Username");
         assert_eq!(c["client_id"]["order"], 2);
-        for field in obj.values() {
-            assert_eq!(field["type"], "str");
+        for (key, field) in obj
+            .iter()
+            .filter(|(k, _)| ["tenant_id", "client_id"].contains(&k.as_str()))
+        {
+            assert_eq!(field["type"], "str", "{key}");
             assert_eq!(field["display"], "text");
             assert_eq!(field["required"], true);
             assert_eq!(field["value"], "");

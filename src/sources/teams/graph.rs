@@ -1,0 +1,651 @@
+//! The Microsoft Graph HTTP client: tokens per request (auth.rs), rate limits per endpoint class sized to
+//! Microsoft's published limits, retries that honour `Retry-After`, paging as a `Stream`, bounded downloads, and
+//! one error classification the crawl relies on:
+//! - 403 → [`GraphError::Forbidden`] naming the Graph permission the endpoint needs (not retried);
+//! - 404 → [`GraphError::NotFound`] (the caller skips that item);
+//! - 429/503 → wait `Retry-After` (capped), retry — throttling has its own, larger retry budget;
+//! - 5xx, timeouts, connection failures, unreadable JSON → backoff and retry; exhausted → [`GraphError::Failed`]
+//!   (for a listing, the crawl reports that part incomplete);
+//! - 401 → the token is dropped and the request retried once with a fresh one.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+
+use super::auth::{AuthError, TokenProvider};
+use crate::retry::Backoff;
+
+/// Endpoint classes with separate request budgets (Microsoft throttles per service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EndpointClass {
+    /// Chat and channel messages (Teams message APIs).
+    Messages,
+    /// Teams, channels, tabs, chats and members (other Teams GETs).
+    Teams,
+    /// Calendar events (Outlook).
+    Outlook,
+    /// OneDrive/SharePoint drives, items and downloads.
+    Drives,
+    /// Users and everything else.
+    Other,
+}
+
+impl EndpointClass {
+    pub const ALL: [EndpointClass; 5] = [
+        EndpointClass::Messages,
+        EndpointClass::Teams,
+        EndpointClass::Outlook,
+        EndpointClass::Drives,
+        EndpointClass::Other,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointClass::Messages => "messages",
+            EndpointClass::Teams => "teams",
+            EndpointClass::Outlook => "outlook",
+            EndpointClass::Drives => "drives",
+            EndpointClass::Other => "other",
+        }
+    }
+
+    /// The class of a Graph path (`/chats/x/messages`, `/users/x/events`, ...).
+    pub fn of(path: &str) -> EndpointClass {
+        let path = path.split('?').next().unwrap_or(path);
+        if path.contains("/messages") {
+            EndpointClass::Messages
+        } else if path.contains("/events") {
+            EndpointClass::Outlook
+        } else if path.contains("/drive")
+            || path.contains("/filesFolder")
+            || path.contains("/items/")
+        {
+            EndpointClass::Drives
+        } else if path.contains("/teams") || path.contains("/chats") || path.contains("/tabs") {
+            EndpointClass::Teams
+        } else {
+            EndpointClass::Other
+        }
+    }
+}
+
+/// Requests per second per endpoint class. Defaults follow Microsoft's published per-app-per-tenant limits
+/// (Teams: 20 rps for message reads, 30 rps for other GETs; Outlook: 10 000 requests per 10 minutes ≈ 16 rps per
+/// mailbox, applied here across mailboxes to stay safe; files: a conservative 20 rps; the rest 30 rps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimits(pub BTreeMap<EndpointClass, u32>);
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits(BTreeMap::from([
+            (EndpointClass::Messages, 20),
+            (EndpointClass::Teams, 30),
+            (EndpointClass::Outlook, 16),
+            (EndpointClass::Drives, 20),
+            (EndpointClass::Other, 30),
+        ]))
+    }
+}
+
+impl RateLimits {
+    /// Parses `messages=20,teams=30,...` over the defaults; `0` turns a class's limit off. An empty string keeps
+    /// the defaults.
+    pub fn parse(text: &str) -> Result<RateLimits, String> {
+        let mut limits = RateLimits::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not `class=requests_per_second`"))?;
+            let class = EndpointClass::ALL
+                .into_iter()
+                .find(|c| c.name() == name.trim())
+                .ok_or_else(|| {
+                    format!(
+                        "unknown endpoint class `{}` (known: messages, teams, outlook, drives, other)",
+                        name.trim()
+                    )
+                })?;
+            let rps: u32 = value.trim().parse().map_err(|_| {
+                format!(
+                    "`{}` is not a whole number of requests per second",
+                    value.trim()
+                )
+            })?;
+            limits.0.insert(class, rps);
+        }
+        Ok(limits)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphSettings {
+    /// `https://graph.microsoft.com/v1.0`, or a national cloud's / the fixture's.
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Attempts for a failing request (5xx, timeouts, ...), the first included.
+    pub max_attempts: usize,
+    /// Retries after 429/503 (each waits the server's `Retry-After`).
+    pub max_throttle_retries: usize,
+    /// First backoff delay; doubles per attempt.
+    pub retry_delay: Duration,
+    /// A `Retry-After` longer than this is cut to it.
+    pub max_retry_after: Duration,
+    pub limits: RateLimits,
+}
+
+impl Default for GraphSettings {
+    fn default() -> Self {
+        GraphSettings {
+            base_url: "https://graph.microsoft.com/v1.0".into(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_attempts: 4,
+            max_throttle_retries: 12,
+            retry_delay: Duration::from_secs(2),
+            max_retry_after: Duration::from_secs(300),
+            limits: RateLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GraphError {
+    #[error("Graph refused {path} (403): the app registration needs the {permission} permission, with admin consent")]
+    Forbidden {
+        path: String,
+        permission: &'static str,
+    },
+    #[error("{path} was not found (404)")]
+    NotFound { path: String },
+    #[error("Graph rejected the access token for {path} twice (401)")]
+    Unauthorized { path: String },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("{path}: {reason}")]
+    Failed { path: String, reason: String },
+}
+
+/// Request counters per endpoint class, for the job log and the benchmark.
+#[derive(Debug, Default)]
+pub struct GraphStats {
+    pub requests: AtomicU64,
+    pub throttled: AtomicU64,
+    pub retried: AtomicU64,
+}
+
+pub struct GraphClient {
+    http: reqwest::Client,
+    download_http: reqwest::Client,
+    settings: GraphSettings,
+    tokens: Arc<TokenProvider>,
+    limiters: BTreeMap<EndpointClass, DefaultDirectRateLimiter>,
+    pub stats: GraphStats,
+}
+
+impl GraphClient {
+    pub fn new(
+        settings: GraphSettings,
+        tokens: Arc<TokenProvider>,
+    ) -> Result<GraphClient, GraphError> {
+        let build = |timeout: Duration| {
+            reqwest::Client::builder()
+                .connect_timeout(settings.connect_timeout)
+                .timeout(timeout)
+                .user_agent(concat!("elastic-ingest-rs/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| GraphError::Failed {
+                    path: settings.base_url.clone(),
+                    reason: format!("cannot build the HTTP client: {e}"),
+                })
+        };
+        let http = build(settings.request_timeout)?;
+        // Downloads of up to 10 MiB get more time than a JSON page.
+        let download_http = build(settings.request_timeout * 5)?;
+        let limiters = settings
+            .limits
+            .0
+            .iter()
+            .filter_map(|(class, rps)| {
+                let rps = NonZeroU32::new(*rps)?;
+                Some((*class, RateLimiter::direct(Quota::per_second(rps))))
+            })
+            .collect();
+        Ok(GraphClient {
+            http,
+            download_http,
+            settings,
+            tokens,
+            limiters,
+            stats: GraphStats::default(),
+        })
+    }
+
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.tokens
+    }
+
+    /// `path` (`/teams?$top=999`) or an absolute `@odata.nextLink` → the URL to request.
+    pub fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
+            path_or_url.to_string()
+        } else {
+            format!(
+                "{}{}",
+                self.settings.base_url.trim_end_matches('/'),
+                path_or_url
+            )
+        }
+    }
+
+    /// The path part of a URL for messages and classification (never the host or a token).
+    fn path_of<'a>(&self, url: &'a str) -> &'a str {
+        let base = self.settings.base_url.trim_end_matches('/');
+        url.strip_prefix(base).unwrap_or(url)
+    }
+
+    async fn pace(&self, class: EndpointClass) {
+        if let Some(limiter) = self.limiters.get(&class) {
+            limiter.until_ready().await;
+        }
+    }
+
+    /// GET one JSON object. `delegated` marks endpoints the reference calls with the user's token.
+    pub async fn get_json(&self, path_or_url: &str, delegated: bool) -> Result<Value, GraphError> {
+        let url = self.url(path_or_url);
+        let path = self.path_of(&url).to_string();
+        let class = EndpointClass::of(&path);
+        let kind = self.tokens.kind_for(delegated);
+        let mut backoff =
+            Backoff::with_jitter(self.settings.retry_delay, 2.0, Duration::from_secs(60), 0.2);
+        let (mut attempts, mut throttles, mut refreshed) = (0, 0, false);
+        loop {
+            self.pace(class).await;
+            let token = self.tokens.token(kind).await?;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = self
+                .http
+                .get(&url)
+                .bearer_auth(token.expose())
+                .header("accept", "application/json")
+                .send()
+                .await;
+            let failure = match outcome {
+                Err(e) => Retry::Failure(transport_reason(&e)),
+                Ok(response) => match response.status().as_u16() {
+                    200..=299 => match response.bytes().await {
+                        Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
+                            return Ok(Value::Null)
+                        }
+                        Ok(body) => match serde_json::from_slice::<Value>(&body) {
+                            Ok(value) => return Ok(value),
+                            Err(e) => Retry::Failure(format!("unreadable JSON ({e})")),
+                        },
+                        Err(e) => Retry::Failure(transport_reason(&e)),
+                    },
+                    401 if !refreshed => {
+                        self.tokens.invalidate(kind, &token).await;
+                        refreshed = true;
+                        continue;
+                    }
+                    401 => return Err(GraphError::Unauthorized { path }),
+                    403 => {
+                        return Err(GraphError::Forbidden {
+                            permission: permission_for(&path),
+                            path,
+                        })
+                    }
+                    404 => return Err(GraphError::NotFound { path }),
+                    status @ (429 | 503) => {
+                        Retry::Throttled(status, retry_after(response.headers()))
+                    }
+                    400 => {
+                        return Err(GraphError::Failed {
+                            reason: format!("HTTP 400: {}", error_message(response).await),
+                            path,
+                        })
+                    }
+                    status => {
+                        Retry::Failure(format!("HTTP {status}: {}", error_message(response).await))
+                    }
+                },
+            };
+            let wait = match failure {
+                Retry::Throttled(status, after) => {
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    throttles += 1;
+                    if throttles > self.settings.max_throttle_retries {
+                        return Err(GraphError::Failed {
+                            path,
+                            reason: format!(
+                                "still throttled (HTTP {status}) after {} retries",
+                                throttles - 1
+                            ),
+                        });
+                    }
+                    after
+                        .map(|a| a.min(self.settings.max_retry_after))
+                        .unwrap_or_else(|| backoff.next_delay())
+                }
+                Retry::Failure(reason) => {
+                    attempts += 1;
+                    if attempts >= self.settings.max_attempts {
+                        return Err(GraphError::Failed {
+                            path,
+                            reason: format!("{reason} (after {attempts} attempts)"),
+                        });
+                    }
+                    backoff.next_delay()
+                }
+            };
+            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(path = %path, wait_ms = wait.as_millis() as u64, "retrying a Graph request");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The pages of a listing: each item is one page's `value` array. Ends after the last page (no
+    /// `@odata.nextLink`, or a null body); the first error ends the stream after yielding it.
+    pub fn pages<'a>(
+        &'a self,
+        path: &str,
+        delegated: bool,
+    ) -> impl Stream<Item = Result<Vec<Value>, GraphError>> + Send + 'a {
+        futures::stream::unfold(Some(path.to_string()), move |next| async move {
+            let url = next?;
+            match self.get_json(&url, delegated).await {
+                Ok(Value::Null) => None,
+                Ok(mut page) => {
+                    let next = page
+                        .get("@odata.nextLink")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string);
+                    let items = match page.get_mut("value").map(Value::take) {
+                        Some(Value::Array(items)) => items,
+                        _ => Vec::new(),
+                    };
+                    Some((Ok(items), next))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
+    /// Every item of a listing, or the first error.
+    pub async fn collect(&self, path: &str, delegated: bool) -> Result<Vec<Value>, GraphError> {
+        let mut all = Vec::new();
+        let mut pages = std::pin::pin!(self.pages(path, delegated));
+        while let Some(page) = pages.next().await {
+            all.extend(page?);
+        }
+        Ok(all)
+    }
+
+    /// Downloads a pre-authenticated `@microsoft.graph.downloadUrl` (no Authorization header, like Graph wants),
+    /// stopping with an error once more than `max_bytes` arrive whatever the headers claimed.
+    pub async fn download(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, GraphError> {
+        let path = download_label(url);
+        let mut backoff =
+            Backoff::with_jitter(self.settings.retry_delay, 2.0, Duration::from_secs(60), 0.2);
+        let (mut attempts, mut throttles) = (0, 0);
+        loop {
+            self.pace(EndpointClass::Drives).await;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let failure = match self.download_http.get(url).send().await {
+                Err(e) => Retry::Failure(transport_reason(&e)),
+                Ok(response) => match response.status().as_u16() {
+                    200..=299 => match read_capped(response, max_bytes).await {
+                        Ok(Some(bytes)) => return Ok(bytes),
+                        Ok(None) => {
+                            return Err(GraphError::Failed {
+                                path,
+                                reason: format!("larger than {max_bytes} bytes"),
+                            })
+                        }
+                        Err(e) => Retry::Failure(transport_reason(&e)),
+                    },
+                    403 => {
+                        return Err(GraphError::Forbidden {
+                            path,
+                            permission: "Files.Read.All",
+                        })
+                    }
+                    404 => return Err(GraphError::NotFound { path }),
+                    status @ (429 | 503) => {
+                        Retry::Throttled(status, retry_after(response.headers()))
+                    }
+                    status => Retry::Failure(format!("HTTP {status}")),
+                },
+            };
+            let wait = match failure {
+                Retry::Throttled(status, after) => {
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    throttles += 1;
+                    if throttles > self.settings.max_throttle_retries {
+                        return Err(GraphError::Failed {
+                            path,
+                            reason: format!("still throttled (HTTP {status})"),
+                        });
+                    }
+                    after
+                        .map(|a| a.min(self.settings.max_retry_after))
+                        .unwrap_or_else(|| backoff.next_delay())
+                }
+                Retry::Failure(reason) => {
+                    attempts += 1;
+                    if attempts >= self.settings.max_attempts {
+                        return Err(GraphError::Failed {
+                            path,
+                            reason: format!("{reason} (after {attempts} attempts)"),
+                        });
+                    }
+                    backoff.next_delay()
+                }
+            };
+            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+enum Retry {
+    Throttled(u16, Option<Duration>),
+    Failure(String),
+}
+
+/// Reads a body into memory, `None` as soon as it passes `max_bytes`.
+async fn read_capped(
+    mut response: reqwest::Response,
+    max_bytes: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if out.len() + chunk.len() > max_bytes {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
+}
+
+/// `Retry-After` in seconds (Graph sends an integer; an HTTP date is not used by Graph and is ignored).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Graph's `error.message` (or a short body prefix) for failure reports.
+async fn error_message(response: reqwest::Response) -> String {
+    let body = response.bytes().await.unwrap_or_default();
+    serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+}
+
+/// A download URL carries a pre-authentication token in its query: report only its path.
+fn download_label(url: &str) -> String {
+    let without_query = url.split('?').next().unwrap_or(url);
+    format!("download {without_query}")
+}
+
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else if e.is_body() || e.is_decode() {
+        "the response body was cut off".into()
+    } else {
+        // Without the URL: a download URL's query is a credential.
+        e.without_url_string()
+    }
+}
+
+trait WithoutUrl {
+    fn without_url_string(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_string(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text
+                .replace(&format!(" ({url})"), "")
+                .replace(url.as_str(), "<url>");
+        }
+        text
+    }
+}
+
+/// The Graph permission an endpoint needs (application permission names; delegated ones match without `.All`
+/// where Microsoft defines them so).
+pub fn permission_for(path: &str) -> &'static str {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let has = |s: &str| segments.contains(&s);
+    if has("chats") && has("messages") {
+        "Chat.Read.All (application) or Chat.Read (delegated)"
+    } else if has("channels") && has("messages") {
+        "ChannelMessage.Read.All"
+    } else if has("tabs") {
+        "TeamsTab.Read.All"
+    } else if has("chats") {
+        "Chat.ReadBasic.All (application) or Chat.ReadBasic (delegated)"
+    } else if has("filesFolder") || has("drive") || has("drives") || has("items") {
+        "Files.Read.All"
+    } else if has("channels") {
+        "Channel.ReadBasic.All"
+    } else if has("teams") {
+        "Team.ReadBasic.All"
+    } else if has("events") {
+        "Calendars.Read"
+    } else {
+        "User.Read.All"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(
+            EndpointClass::of("/chats/1/messages?$top=50"),
+            EndpointClass::Messages
+        );
+        assert_eq!(
+            EndpointClass::of("/teams/1/channels/2/messages?$expand=replies"),
+            EndpointClass::Messages
+        );
+        assert_eq!(
+            EndpointClass::of("/users/1/events?$top=50"),
+            EndpointClass::Outlook
+        );
+        assert_eq!(
+            EndpointClass::of("/drives/d/items/root/children"),
+            EndpointClass::Drives
+        );
+        assert_eq!(
+            EndpointClass::of("/teams/1/channels/2/filesFolder"),
+            EndpointClass::Drives
+        );
+        assert_eq!(EndpointClass::of("/users/1/drive"), EndpointClass::Drives);
+        assert_eq!(
+            EndpointClass::of("/chats?$expand=members"),
+            EndpointClass::Teams
+        );
+        assert_eq!(EndpointClass::of("/teams/1/channels"), EndpointClass::Teams);
+        assert_eq!(EndpointClass::of("/users?$top=999"), EndpointClass::Other);
+    }
+
+    #[test]
+    fn rate_limits_parse() {
+        let l = RateLimits::parse(" messages=5, drives = 0 ").unwrap();
+        assert_eq!(l.0[&EndpointClass::Messages], 5);
+        assert_eq!(l.0[&EndpointClass::Drives], 0);
+        assert_eq!(l.0[&EndpointClass::Teams], 30);
+        assert_eq!(RateLimits::parse("").unwrap(), RateLimits::default());
+        assert!(RateLimits::parse("mail=3")
+            .unwrap_err()
+            .contains("unknown endpoint class `mail`"));
+        assert!(RateLimits::parse("teams")
+            .unwrap_err()
+            .contains("class=requests_per_second"));
+        assert!(RateLimits::parse("teams=fast")
+            .unwrap_err()
+            .contains("whole number"));
+    }
+
+    #[test]
+    fn permissions_named() {
+        assert_eq!(
+            permission_for("/teams/1/channels/2/messages"),
+            "ChannelMessage.Read.All"
+        );
+        assert!(permission_for("/chats/1/messages").starts_with("Chat.Read.All"));
+        assert_eq!(permission_for("/chats/1/tabs"), "TeamsTab.Read.All");
+        assert_eq!(permission_for("/teams/1/channels"), "Channel.ReadBasic.All");
+        assert_eq!(permission_for("/teams?$top=999"), "Team.ReadBasic.All");
+        assert_eq!(permission_for("/users/1/events"), "Calendars.Read");
+        assert_eq!(
+            permission_for("/drives/1/items/2/children"),
+            "Files.Read.All"
+        );
+        assert_eq!(permission_for("/users"), "User.Read.All");
+    }
+
+    #[test]
+    fn retry_after_seconds_only() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn download_labels_drop_the_query() {
+        assert_eq!(
+            download_label("https://x.sharepoint.com/_layouts/download.aspx?tempauth=SECRET"),
+            "download https://x.sharepoint.com/_layouts/download.aspx"
+        );
+    }
+}
