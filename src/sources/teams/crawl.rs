@@ -66,6 +66,8 @@ struct Crawl {
     chats_seen: Mutex<HashSet<String>>,
     /// Sender → (drive id, "Microsoft Teams Chat Files" folder id), looked up once per sync.
     chat_files: Mutex<HashMap<String, Arc<ChatFilesCell>>>,
+    /// (sender, file name) already resolved: a file shared in several messages is one document, looked up once.
+    attachments_seen: Mutex<HashSet<(String, String)>>,
 }
 
 /// A sender's (drive id, chat files folder id), or `None` when they have none; filled by the first lookup.
@@ -85,6 +87,7 @@ pub fn start(
         tx: tx.clone(),
         chats_seen: Mutex::default(),
         chat_files: Mutex::default(),
+        attachments_seen: Mutex::default(),
     });
     let supervisor = tokio::spawn(async move {
         let mut tasks = tokio::task::JoinSet::new();
@@ -281,6 +284,14 @@ impl Crawl {
     /// The sender's "Microsoft Teams Chat Files" folder, looked up once per sender per sync (the reference did
     /// two lookups per attachment), then one `$filter` by name per attachment — the reference's ids.
     async fn chat_attachment(&self, sender: &str, name: &str, members: &str) {
+        let first_time = self
+            .attachments_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((sender.to_string(), name.to_string()));
+        if !first_time {
+            return;
+        }
         let cell = {
             let mut cache = self.chat_files.lock().unwrap_or_else(|p| p.into_inner());
             cache.entry(sender.to_string()).or_default().clone()

@@ -4,8 +4,9 @@
 //! gives `None`), and a missing string becomes `""` only where the reference defaults it.
 //!
 //! Deviations from the reference (README cites these):
-//! 1. A `Channel Meeting` always has `_id` = its callId, even without a callEnded event; call events without a
-//!    callId are skipped and counted (the reference emitted a doc without `_id`, which aborted the whole sync).
+//! 1. A `Channel Meeting` always has `_id` = its callId, even without a callEnded event (its `_timestamp` is then
+//!    its first event's `lastModifiedDateTime`); call events without a callId are skipped and counted (the
+//!    reference emitted a doc without `_id`, which aborted the whole sync).
 //! 2. `Teams`, `Team Channel` and `Channel Tab` get a stable `_timestamp` (a content version, not a time: it
 //!    changes exactly when the document's content changes), so unchanged ones are skipped on incremental syncs
 //!    (the reference used the sync time, so they were re-indexed every time). See [`content_version`].
@@ -332,6 +333,11 @@ impl ChannelMeetings {
                 }
             }
             _ => {}
+        }
+        // Without a callEnded event the meeting is still stamped (with its first event's time), so incremental
+        // syncs can skip it; callEnded's time wins when it comes.
+        if !doc.contains_key("_timestamp") {
+            copy(doc, "_timestamp", reply, "lastModifiedDateTime");
         }
     }
 

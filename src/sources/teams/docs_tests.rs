@@ -658,9 +658,12 @@ fn channel_meetings_without_call_end_still_have_an_id() {
     let expected = vec![
         obj(
             json!({"_id": "call-2", "type": "Channel Meeting", "title": "Review-Meeting Recording",
-                   "recording_url": "https://contoso.sharepoint.com/rec.mp4"}),
+                   "recording_url": "https://contoso.sharepoint.com/rec.mp4", "_timestamp": "2023-08-16T05:30:00Z"}),
         ),
-        obj(json!({"_id": "call-3", "type": "Channel Meeting"})),
+        // Stamped with its (first) event's time, so incremental syncs can skip it when unchanged.
+        obj(
+            json!({"_id": "call-3", "type": "Channel Meeting", "_timestamp": "2023-08-16T05:30:00Z"}),
+        ),
     ];
     assert_eq!(docs, expected);
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 
 use super::auth::{AuthError, TokenProvider};
@@ -24,8 +24,10 @@ use crate::retry::Backoff;
 /// Endpoint classes with separate request budgets (Microsoft throttles per service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EndpointClass {
-    /// Chat and channel messages (Teams message APIs).
-    Messages,
+    /// Chat messages (Teams: 20 rps per app per tenant).
+    ChatMessages,
+    /// Channel messages (Teams: 20 rps per app per tenant).
+    ChannelMessages,
     /// Teams, channels, tabs, chats and members (other Teams GETs).
     Teams,
     /// Calendar events (Outlook).
@@ -37,8 +39,9 @@ pub enum EndpointClass {
 }
 
 impl EndpointClass {
-    pub const ALL: [EndpointClass; 5] = [
-        EndpointClass::Messages,
+    pub const ALL: [EndpointClass; 6] = [
+        EndpointClass::ChatMessages,
+        EndpointClass::ChannelMessages,
         EndpointClass::Teams,
         EndpointClass::Outlook,
         EndpointClass::Drives,
@@ -47,7 +50,8 @@ impl EndpointClass {
 
     pub fn name(self) -> &'static str {
         match self {
-            EndpointClass::Messages => "messages",
+            EndpointClass::ChatMessages => "chat_messages",
+            EndpointClass::ChannelMessages => "channel_messages",
             EndpointClass::Teams => "teams",
             EndpointClass::Outlook => "outlook",
             EndpointClass::Drives => "drives",
@@ -58,8 +62,10 @@ impl EndpointClass {
     /// The class of a Graph path (`/chats/x/messages`, `/users/x/events`, ...).
     pub fn of(path: &str) -> EndpointClass {
         let path = path.split('?').next().unwrap_or(path);
-        if path.contains("/messages") {
-            EndpointClass::Messages
+        if path.contains("/messages") && path.starts_with("/chats") {
+            EndpointClass::ChatMessages
+        } else if path.contains("/messages") {
+            EndpointClass::ChannelMessages
         } else if path.contains("/events") {
             EndpointClass::Outlook
         } else if path.contains("/drive")
@@ -75,49 +81,79 @@ impl EndpointClass {
     }
 }
 
-/// Requests per second per endpoint class. Defaults follow Microsoft's published per-app-per-tenant limits
-/// (Teams: 20 rps for message reads, 30 rps for other GETs; Outlook: 10 000 requests per 10 minutes ≈ 16 rps per
-/// mailbox, applied here across mailboxes to stay safe; files: a conservative 20 rps; the rest 30 rps).
+/// Requests per second per endpoint class, plus the per team/channel budget. Defaults follow Microsoft's
+/// published per-app-per-tenant limits: Teams allows 20 rps each for chat and channel message reads, 30 rps for
+/// other GETs and 4 rps on any one team or channel; Outlook 10 000 requests per 10 minutes ≈ 16 rps (per mailbox,
+/// applied here across mailboxes to stay safe); SharePoint files 1 250 resource units per minute with listings
+/// costing 2 (≈ 10 rps); the rest 30 rps.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RateLimits(pub BTreeMap<EndpointClass, u32>);
+pub struct RateLimits {
+    pub per_class: BTreeMap<EndpointClass, u32>,
+    /// Requests per second on one team or channel (all classes together); 0 = no limit.
+    pub per_team_or_channel: u32,
+}
 
 impl Default for RateLimits {
     fn default() -> Self {
-        RateLimits(BTreeMap::from([
-            (EndpointClass::Messages, 20),
-            (EndpointClass::Teams, 30),
-            (EndpointClass::Outlook, 16),
-            (EndpointClass::Drives, 20),
-            (EndpointClass::Other, 30),
-        ]))
+        RateLimits {
+            per_class: BTreeMap::from([
+                (EndpointClass::ChatMessages, 20),
+                (EndpointClass::ChannelMessages, 20),
+                (EndpointClass::Teams, 30),
+                (EndpointClass::Outlook, 16),
+                (EndpointClass::Drives, 10),
+                (EndpointClass::Other, 30),
+            ]),
+            per_team_or_channel: 4,
+        }
+    }
+}
+
+/// Which single team or channel a path addresses (`/teams/{t}/channels/{c}/...` → `c`, `/teams/{t}/...` → `t`).
+fn team_or_channel(path: &str) -> Option<&str> {
+    let path = path.split('?').next().unwrap_or(path);
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    if segments.next()? != "teams" {
+        return None;
+    }
+    let team = segments.next()?;
+    match (segments.next(), segments.next()) {
+        (Some("channels"), Some(channel)) => Some(channel),
+        _ => Some(team),
     }
 }
 
 impl RateLimits {
-    /// Parses `messages=20,teams=30,...` over the defaults; `0` turns a class's limit off. An empty string keeps
-    /// the defaults.
+    /// Parses `chat_messages=20,teams=30,per_channel=4,...` over the defaults; `0` turns a limit off. An empty
+    /// string keeps the defaults.
     pub fn parse(text: &str) -> Result<RateLimits, String> {
         let mut limits = RateLimits::default();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, value) = part
                 .split_once('=')
                 .ok_or_else(|| format!("`{part}` is not `class=requests_per_second`"))?;
-            let class = EndpointClass::ALL
-                .into_iter()
-                .find(|c| c.name() == name.trim())
-                .ok_or_else(|| {
-                    format!(
-                        "unknown endpoint class `{}` (known: messages, teams, outlook, drives, other)",
-                        name.trim()
-                    )
-                })?;
             let rps: u32 = value.trim().parse().map_err(|_| {
                 format!(
                     "`{}` is not a whole number of requests per second",
                     value.trim()
                 )
             })?;
-            limits.0.insert(class, rps);
+            if name.trim() == "per_channel" {
+                limits.per_team_or_channel = rps;
+                continue;
+            }
+            let class = EndpointClass::ALL
+                .into_iter()
+                .find(|c| c.name() == name.trim())
+                .ok_or_else(|| {
+                    let known: Vec<&str> = EndpointClass::ALL.iter().map(|c| c.name()).collect();
+                    format!(
+                        "unknown endpoint class `{}` (known: {}, per_channel)",
+                        name.trim(),
+                        known.join(", ")
+                    )
+                })?;
+            limits.per_class.insert(class, rps);
         }
         Ok(limits)
     }
@@ -186,6 +222,7 @@ pub struct GraphClient {
     settings: GraphSettings,
     tokens: Arc<TokenProvider>,
     limiters: BTreeMap<EndpointClass, DefaultDirectRateLimiter>,
+    scoped: Option<DefaultKeyedRateLimiter<String>>,
     pub stats: GraphStats,
 }
 
@@ -208,9 +245,11 @@ impl GraphClient {
         let http = build(settings.request_timeout)?;
         // Downloads of up to 10 MiB get more time than a JSON page.
         let download_http = build(settings.request_timeout * 5)?;
+        let scoped = NonZeroU32::new(settings.limits.per_team_or_channel)
+            .map(|rps| RateLimiter::keyed(Quota::per_second(rps)));
         let limiters = settings
             .limits
-            .0
+            .per_class
             .iter()
             .filter_map(|(class, rps)| {
                 let rps = NonZeroU32::new(*rps)?;
@@ -223,6 +262,7 @@ impl GraphClient {
             settings,
             tokens,
             limiters,
+            scoped,
             stats: GraphStats::default(),
         })
     }
@@ -250,9 +290,12 @@ impl GraphClient {
         url.strip_prefix(base).unwrap_or(url)
     }
 
-    async fn pace(&self, class: EndpointClass) {
+    async fn pace(&self, class: EndpointClass, path: &str) {
         if let Some(limiter) = self.limiters.get(&class) {
             limiter.until_ready().await;
+        }
+        if let (Some(limiter), Some(scope)) = (&self.scoped, team_or_channel(path)) {
+            limiter.until_key_ready(&scope.to_string()).await;
         }
     }
 
@@ -266,7 +309,7 @@ impl GraphClient {
             Backoff::with_jitter(self.settings.retry_delay, 2.0, Duration::from_secs(60), 0.2);
         let (mut attempts, mut throttles, mut refreshed) = (0, 0, false);
         loop {
-            self.pace(class).await;
+            self.pace(class, &path).await;
             let token = self.tokens.token(kind).await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let outcome = self
@@ -396,7 +439,7 @@ impl GraphClient {
             Backoff::with_jitter(self.settings.retry_delay, 2.0, Duration::from_secs(60), 0.2);
         let (mut attempts, mut throttles) = (0, 0);
         loop {
-            self.pace(EndpointClass::Drives).await;
+            self.pace(EndpointClass::Drives, "").await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let failure = match self.download_http.get(url).send().await {
                 Err(e) => Retry::Failure(transport_reason(&e)),
@@ -566,12 +609,16 @@ mod tests {
     fn classes() {
         assert_eq!(
             EndpointClass::of("/chats/1/messages?$top=50"),
-            EndpointClass::Messages
+            EndpointClass::ChatMessages
         );
         assert_eq!(
             EndpointClass::of("/teams/1/channels/2/messages?$expand=replies"),
-            EndpointClass::Messages
+            EndpointClass::ChannelMessages
         );
+        assert_eq!(team_or_channel("/teams/t/channels/c/tabs"), Some("c"));
+        assert_eq!(team_or_channel("/teams/t/channels"), Some("t"));
+        assert_eq!(team_or_channel("/teams?$top=999"), None);
+        assert_eq!(team_or_channel("/chats/x/messages"), None);
         assert_eq!(
             EndpointClass::of("/users/1/events?$top=50"),
             EndpointClass::Outlook
@@ -595,10 +642,12 @@ mod tests {
 
     #[test]
     fn rate_limits_parse() {
-        let l = RateLimits::parse(" messages=5, drives = 0 ").unwrap();
-        assert_eq!(l.0[&EndpointClass::Messages], 5);
-        assert_eq!(l.0[&EndpointClass::Drives], 0);
-        assert_eq!(l.0[&EndpointClass::Teams], 30);
+        let l = RateLimits::parse(" chat_messages=5, drives = 0, per_channel=2 ").unwrap();
+        assert_eq!(l.per_class[&EndpointClass::ChatMessages], 5);
+        assert_eq!(l.per_class[&EndpointClass::ChannelMessages], 20);
+        assert_eq!(l.per_class[&EndpointClass::Drives], 0);
+        assert_eq!(l.per_class[&EndpointClass::Teams], 30);
+        assert_eq!(l.per_team_or_channel, 2);
         assert_eq!(RateLimits::parse("").unwrap(), RateLimits::default());
         assert!(RateLimits::parse("mail=3")
             .unwrap_err()

@@ -1,0 +1,224 @@
+//! Teams syncs end to end: the service's job runner, the content engine and the Teams source, against the Graph
+//! fixture server and the Elasticsearch stand-in (both real processes). The index must equal the fixture's
+//! expected documents after a full sync, after mutations, and must never lose a document that still exists when
+//! Graph misbehaves.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{connector_doc, wait_for, Harness, Mode};
+use elastic_ingest::es::JobType;
+use elastic_ingest::service::ServiceAction;
+use elastic_ingest::sources::teams::TeamsFactory;
+use elastic_ingest::sync::engine::ContentEngine;
+use ftest::{GraphFixture, GraphOptions};
+use serde_json::{json, Value};
+
+const INDEX: &str = "search-teams-sync";
+
+struct Rig {
+    h: Harness,
+    fx: GraphFixture,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let fx = GraphFixture::start(GraphOptions::default()).expect("start the Graph fixture");
+        let h = Harness::start(Mode::Api).await;
+        let mut configuration = elastic_ingest::sources::teams::default_configuration();
+        let o = &fx.options;
+        for (key, value) in [
+            ("tenant_id", o.tenant_id.clone()),
+            ("client_id", o.client_id.clone()),
+            ("secret_value", o.client_secret.clone()),
+            ("username", o.username.clone()),
+            ("password", o.password.clone()),
+            ("graph_url", fx.graph_url()),
+            ("login_url", fx.login_url()),
+            (
+                "rate_limits",
+                "chat_messages=0,channel_messages=0,teams=0,outlook=0,drives=0,other=0,per_channel=0".into(),
+            ),
+        ] {
+            configuration[key]["value"] = json!(value);
+        }
+        let mut connector = connector_doc("connected", configuration);
+        connector["index_name"] = json!(INDEX);
+        h.put_connector(connector).await;
+        Rig { h, fx }
+    }
+
+    async fn sync(&self, job_type: JobType) -> Value {
+        let job_id = self.h.create_job(job_type).await;
+        let mut factory = TeamsFactory::default();
+        factory.graph.retry_delay = Duration::from_millis(20);
+        factory.graph.max_retry_after = Duration::from_secs(2);
+        let engine = Arc::new(ContentEngine::new(Arc::new(factory)));
+        let svc = self.h.spawn_with(engine, &[ServiceAction::SyncContent]);
+        let job = wait_for(Duration::from_secs(120), "a terminal job", || async {
+            let j = self.h.job(&job_id).await;
+            matches!(
+                j["status"].as_str(),
+                Some("completed" | "error" | "canceled")
+            )
+            .then_some(j)
+        })
+        .await;
+        svc.stop().await;
+        job
+    }
+
+    async fn indexed(&self) -> Vec<Value> {
+        self.h
+            .send(reqwest::Method::POST, &format!("/{INDEX}/_refresh"), None)
+            .await;
+        let (_, body) = self
+            .h
+            .send(
+                reqwest::Method::POST,
+                &format!("/{INDEX}/_search"),
+                Some(json!({"size": 10000, "query": {"match_all": {}}})),
+            )
+            .await;
+        body["hits"]["hits"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn indexed_ids(&self) -> BTreeSet<String> {
+        self.indexed()
+            .await
+            .iter()
+            .filter_map(|h| h["_id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    async fn expected_ids(&self) -> BTreeSet<String> {
+        let expected = self.fx.expected().await.unwrap();
+        expected["ids"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|ids| {
+                ids.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sync_mutations_and_incremental() {
+    let rig = Rig::start().await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let expected = rig.expected_ids().await;
+    assert_eq!(rig.indexed_ids().await, expected);
+    assert_eq!(
+        job["indexed_document_count"].as_u64(),
+        Some(expected.len() as u64)
+    );
+
+    // Documents as Kibana shows them: `id`, no pipeline flags left, attachments' text extracted by the pipeline.
+    let hits = rig.indexed().await;
+    let attachments: Vec<&Value> = hits
+        .iter()
+        .map(|h| &h["_source"])
+        .filter(|s| s["type"] == "Channel Attachment" || s["type"] == "User Chat Attachment")
+        .collect();
+    assert!(!attachments.is_empty());
+    assert!(attachments
+        .iter()
+        .any(|s| s["body"].as_str().is_some_and(|b| !b.is_empty())));
+    for hit in &hits {
+        let s = &hit["_source"];
+        assert_eq!(s["id"], hit["_id"], "{s}");
+        for key in [
+            "_attachment",
+            "_extract_binary_content",
+            "_reduce_whitespace",
+            "_run_ml_inference",
+        ] {
+            assert!(s.get(key).is_none(), "{key} left on {s}");
+        }
+    }
+
+    // An incremental sync right after: nothing changed, nothing is re-indexed.
+    let job = rig.sync(JobType::Incremental).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["indexed_document_count"], 0, "{job}");
+    assert_eq!(rig.indexed_ids().await, expected);
+
+    // Mutations between syncs: the next full sync indexes and deletes exactly what changed.
+    let changes = rig
+        .fx
+        .mutate(json!({
+            "add_chat_messages": 3, "edit_chat_messages": 2, "delete_chat_messages": 2,
+            "add_channel_messages": 3, "delete_channel_messages": 1, "add_files": 2, "delete_files": 1,
+            "delete_channels": 1, "cancel_events": 1,
+        }))
+        .await
+        .unwrap();
+    let after = rig.expected_ids().await;
+    assert_ne!(after, expected, "{changes}");
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(rig.indexed_ids().await, after);
+    let gone = expected.difference(&after).count() as u64;
+    assert_eq!(job["deleted_document_count"].as_u64(), Some(gone), "{job}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_graph_never_deletes_what_still_exists() {
+    let rig = Rig::start().await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let expected = rig.expected_ids().await;
+    assert_eq!(rig.indexed_ids().await, expected);
+
+    // One channel's messages always fail, and 10 % of all requests answer 503.
+    rig.fx
+        .set_faults(json!({"error_rate": 0.1, "error_status": 503, "fail_paths": ["/channels/[^/]+/messages"], "seed": 11}))
+        .await
+        .unwrap();
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(
+        job["metadata"]["incomplete_listing"].is_object()
+            || job["metadata"]["incomplete_listing"].is_array(),
+        "the failed part is reported: {job}"
+    );
+    assert_eq!(job["deleted_document_count"], 0, "{job}");
+    assert_eq!(
+        rig.indexed_ids().await,
+        expected,
+        "nothing that still exists was deleted"
+    );
+
+    // Graph healthy again: a full sync is complete and mirrors exactly.
+    rig.fx.clear_faults().await.unwrap();
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(job["metadata"]["incomplete_listing"].is_null(), "{job}");
+    assert_eq!(rig.indexed_ids().await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_the_job_with_the_reason() {
+    let rig = Rig::start().await;
+    let mut connector = rig.h.connector().await;
+    connector["configuration"]["secret_value"]["value"] = json!("wrong");
+    rig.h.put_connector(connector).await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "error", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("Failed to authorize to Graph API"),
+        "{error}"
+    );
+    assert!(!error.contains("wrong\""), "{error}");
+    assert!(rig.indexed_ids().await.is_empty());
+}
