@@ -1,7 +1,7 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit run es-install es-up es-down clean bench bench-engine bench-extract
+.PHONY: build test lint unit run es-install es-up es-down clean bench bench-engine bench-extract bench-source
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
@@ -28,10 +28,14 @@ es-install:
 	scripts/install-osmem.sh
 
 ## Benchmarks: print numbers and write them to BENCHMARKS.md (never asserted in tests).
-bench: bench-engine bench-extract
+bench: bench-engine bench-extract bench-source
 
 bench-extract:
 	$(CARGO) bench --locked --bench extract
+
+bench-source:
+	$(CARGO) build --release --locked -p ftest --bin graph-fixture
+	$(CARGO) bench --locked --bench source
 
 bench-engine: es-install
 	$(CARGO) build --release --locked -p ftest --bins

@@ -83,13 +83,20 @@ fn config_action_prints_the_default_configuration() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 5);
+    // The reference's five keys, then this service's optional sign-in, endpoint and rate-limit keys.
+    assert_eq!(keys.len(), 11, "{keys:?}");
     for k in [
         "tenant_id",
         "client_id",
         "secret_value",
         "username",
         "password",
+        "auth_method",
+        "certificate_private_key",
+        "certificate_thumbprint",
+        "graph_url",
+        "login_url",
+        "rate_limits",
     ] {
         assert!(keys.contains(&k), "{k}");
     }

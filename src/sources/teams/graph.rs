@@ -84,8 +84,9 @@ impl EndpointClass {
 /// Requests per second per endpoint class, plus the per team/channel budget. Defaults follow Microsoft's
 /// published per-app-per-tenant limits: Teams allows 20 rps each for chat and channel message reads, 30 rps for
 /// other GETs and 4 rps on any one team or channel; Outlook 10 000 requests per 10 minutes ≈ 16 rps (per mailbox,
-/// applied here across mailboxes to stay safe); SharePoint files 1 250 resource units per minute with listings
-/// costing 2 (≈ 10 rps); the rest 30 rps.
+/// applied here across mailboxes to stay safe); SharePoint files 1 250 resource units per minute (≈ 20.8 per
+/// second; the drives class counts resource units: a children listing costs 2, other file requests 1); the rest
+/// 30 rps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimits {
     pub per_class: BTreeMap<EndpointClass, u32>,
@@ -101,7 +102,7 @@ impl Default for RateLimits {
                 (EndpointClass::ChannelMessages, 20),
                 (EndpointClass::Teams, 30),
                 (EndpointClass::Outlook, 16),
-                (EndpointClass::Drives, 10),
+                (EndpointClass::Drives, 20),
                 (EndpointClass::Other, 30),
             ]),
             per_team_or_channel: 4,
@@ -292,7 +293,17 @@ impl GraphClient {
 
     async fn pace(&self, class: EndpointClass, path: &str) {
         if let Some(limiter) = self.limiters.get(&class) {
-            limiter.until_ready().await;
+            // SharePoint charges 2 resource units for listing a folder's children, 1 for other file requests.
+            let cost = if class == EndpointClass::Drives && path.contains("/children") {
+                2
+            } else {
+                1
+            };
+            let cost = NonZeroU32::new(cost).unwrap_or(NonZeroU32::MIN);
+            if limiter.until_n_ready(cost).await.is_err() {
+                // A budget below the cost (e.g. drives=1): pace one unit at a time instead.
+                limiter.until_ready().await;
+            }
         }
         if let (Some(limiter), Some(scope)) = (&self.scoped, team_or_channel(path)) {
             limiter.until_key_ready(&scope.to_string()).await;

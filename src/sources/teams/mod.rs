@@ -110,7 +110,7 @@ pub fn default_configuration() -> Value {
             "Graph requests per second",
             11,
             "",
-            "Per endpoint class: `chat_messages=20,channel_messages=20,teams=30,outlook=16,drives=10,other=30,per_channel=4` (the defaults); 0 = no limit.",
+            "Per endpoint class: `chat_messages=20,channel_messages=20,teams=30,outlook=16,drives=20,other=30,per_channel=4` (the defaults); 0 = no limit.",
         ),
     ] {
         let mut f = field(label, order, false);
