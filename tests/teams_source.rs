@@ -488,3 +488,38 @@ async fn a_flaky_graph_loses_nothing_silently() {
         .all(|(part, _)| part.starts_with("files of channel ")));
     assert!(!got.docs.contains_key("Channel Attachment"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_slower_than_the_timeout_are_retried_not_waited_for() {
+    let fx = start_fixture(GraphOptions::default());
+    // 5 % of requests take 3 s to answer; the client gives up after 300 ms and retries.
+    fx.set_faults(json!({"slow_rate": 0.05, "slow_ms": 3000, "seed": 5}))
+        .await
+        .unwrap();
+    let mut f = factory();
+    f.graph.request_timeout = Duration::from_millis(300);
+    let source = f.build(&values(&fx, "delegated")).unwrap();
+    let got = crawl(&source).await;
+    assert!(got.error.is_none(), "{:?}", got.error);
+    let expected = expected_ids(&fx.expected().await.unwrap());
+    if got.incomplete.is_empty() {
+        assert_eq!(got.ids(), expected);
+    } else {
+        assert!(
+            got.incomplete
+                .iter()
+                .all(|(_, reason)| reason.contains("timed out")),
+            "{:?}",
+            got.incomplete
+        );
+    }
+    assert!(
+        source
+            .graph()
+            .stats
+            .retried
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "slow answers were retried"
+    );
+}
