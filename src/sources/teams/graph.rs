@@ -316,9 +316,8 @@ impl GraphClient {
         let path = self.path_of(&url).to_string();
         let class = EndpointClass::of(&path);
         let kind = self.tokens.kind_for(delegated);
-        let mut backoff =
-            Backoff::with_jitter(self.settings.retry_delay, 2.0, Duration::from_secs(60), 0.2);
-        let (mut attempts, mut throttles, mut refreshed) = (0, 0, false);
+        let mut attempts = Attempts::new(self);
+        let mut refreshed = false;
         loop {
             self.pace(class, &path).await;
             let token = self.tokens.token(kind).await?;
@@ -370,35 +369,7 @@ impl GraphClient {
                     }
                 },
             };
-            let wait = match failure {
-                Retry::Throttled(status, after) => {
-                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    throttles += 1;
-                    if throttles > self.settings.max_throttle_retries {
-                        return Err(GraphError::Failed {
-                            path,
-                            reason: format!(
-                                "still throttled (HTTP {status}) after {} retries",
-                                throttles - 1
-                            ),
-                        });
-                    }
-                    after
-                        .map(|a| a.min(self.settings.max_retry_after))
-                        .unwrap_or_else(|| backoff.next_delay())
-                }
-                Retry::Failure(reason) => {
-                    attempts += 1;
-                    if attempts >= self.settings.max_attempts {
-                        return Err(GraphError::Failed {
-                            path,
-                            reason: format!("{reason} (after {attempts} attempts)"),
-                        });
-                    }
-                    backoff.next_delay()
-                }
-            };
-            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+            let wait = attempts.next_wait(failure, &path)?;
             tracing::debug!(path = %path, wait_ms = wait.as_millis() as u64, "retrying a Graph request");
             tokio::time::sleep(wait).await;
         }
@@ -446,9 +417,7 @@ impl GraphClient {
     /// stopping with an error once more than `max_bytes` arrive whatever the headers claimed.
     pub async fn download(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, GraphError> {
         let path = download_label(url);
-        let mut backoff =
-            Backoff::with_jitter(self.settings.retry_delay, 2.0, Duration::from_secs(60), 0.2);
-        let (mut attempts, mut throttles) = (0, 0);
+        let mut attempts = Attempts::new(self);
         loop {
             self.pace(EndpointClass::Drives, "").await;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -478,32 +447,7 @@ impl GraphClient {
                     status => Retry::Failure(format!("HTTP {status}")),
                 },
             };
-            let wait = match failure {
-                Retry::Throttled(status, after) => {
-                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    throttles += 1;
-                    if throttles > self.settings.max_throttle_retries {
-                        return Err(GraphError::Failed {
-                            path,
-                            reason: format!("still throttled (HTTP {status})"),
-                        });
-                    }
-                    after
-                        .map(|a| a.min(self.settings.max_retry_after))
-                        .unwrap_or_else(|| backoff.next_delay())
-                }
-                Retry::Failure(reason) => {
-                    attempts += 1;
-                    if attempts >= self.settings.max_attempts {
-                        return Err(GraphError::Failed {
-                            path,
-                            reason: format!("{reason} (after {attempts} attempts)"),
-                        });
-                    }
-                    backoff.next_delay()
-                }
-            };
-            self.stats.retried.fetch_add(1, Ordering::Relaxed);
+            let wait = attempts.next_wait(failure, &path)?;
             tokio::time::sleep(wait).await;
         }
     }
@@ -512,6 +456,68 @@ impl GraphClient {
 enum Retry {
     Throttled(u16, Option<Duration>),
     Failure(String),
+}
+
+/// One request's retry budget: failures (5xx, timeouts, ...) and throttling answers are counted separately.
+struct Attempts<'a> {
+    client: &'a GraphClient,
+    backoff: Backoff,
+    failures: usize,
+    throttles: usize,
+}
+
+impl<'a> Attempts<'a> {
+    fn new(client: &'a GraphClient) -> Self {
+        let backoff = Backoff::with_jitter(
+            client.settings.retry_delay,
+            2.0,
+            Duration::from_secs(60),
+            0.2,
+        );
+        Attempts {
+            client,
+            backoff,
+            failures: 0,
+            throttles: 0,
+        }
+    }
+
+    /// How long to wait before the next attempt, or the final error once the budget is spent. Throttling waits
+    /// the server's `Retry-After` (capped), or backs off without one.
+    fn next_wait(&mut self, retry: Retry, path: &str) -> Result<Duration, GraphError> {
+        let settings = &self.client.settings;
+        let stats = &self.client.stats;
+        let wait = match retry {
+            Retry::Throttled(status, after) => {
+                stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.throttles += 1;
+                if self.throttles > settings.max_throttle_retries {
+                    return Err(GraphError::Failed {
+                        path: path.to_string(),
+                        reason: format!(
+                            "still throttled (HTTP {status}) after {} retries",
+                            self.throttles - 1
+                        ),
+                    });
+                }
+                after
+                    .map(|a| a.min(settings.max_retry_after))
+                    .unwrap_or_else(|| self.backoff.next_delay())
+            }
+            Retry::Failure(reason) => {
+                self.failures += 1;
+                if self.failures >= settings.max_attempts {
+                    return Err(GraphError::Failed {
+                        path: path.to_string(),
+                        reason: format!("{reason} (after {} attempts)", self.failures),
+                    });
+                }
+                self.backoff.next_delay()
+            }
+        };
+        stats.retried.fetch_add(1, Ordering::Relaxed);
+        Ok(wait)
+    }
 }
 
 /// Reads a body into memory, `None` as soon as it passes `max_bytes`.
