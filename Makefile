@@ -1,16 +1,25 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit run es-install es-up es-down clean bench bench-engine bench-extract bench-source
+.PHONY: build test lint unit ftest run es-install es-up es-down clean bench bench-engine bench-extract bench-source
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
 	$(CARGO) build --release --locked -p elastic-ingest
 
-## The whole check: installs the ES stand-in if missing, then formatting, lints and every test.
+## The whole check: installs the ES stand-in if missing, then formatting, lints, every test and the functional
+## test on the small fixture tenant.
 test: es-install lint
 	$(CARGO) build --locked --workspace --bins
 	$(CARGO) test --locked --workspace
+	$(MAKE) ftest NAME=microsoft_teams DATA_SIZE=small
+
+## The functional test: make ftest NAME=microsoft_teams [DATA_SIZE=small|medium|large] (default medium).
+NAME ?= microsoft_teams
+DATA_SIZE ?= medium
+ftest: es-install
+	$(CARGO) build --locked -p elastic-ingest -p ftest --bins
+	DATA_SIZE=$(DATA_SIZE) $${CARGO_TARGET_DIR:-target}/debug/ftest $(NAME)
 
 ## Tests only (no lint), for a quick loop.
 unit: es-install
