@@ -37,6 +37,12 @@ struct Args {
     /// Where the config and logs go (default: a temporary directory, removed on success).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// The demo instead of the test: one full sync, then per-type counts and an example search.
+    #[arg(long)]
+    demo: bool,
+    /// With --demo: keep the stack and the service (syncing every minute) running until Ctrl-C.
+    #[arg(long, requires = "demo")]
+    keep_running: bool,
 }
 
 #[tokio::main]
@@ -52,10 +58,12 @@ async fn main() {
     }
     let outcome = tokio::select! {
         outcome = run(&args) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+        // The kept-running demo ends with Ctrl-C; for the test it is an interruption.
+        _ = tokio::signal::ctrl_c() => if args.keep_running { Ok(()) } else { Err(anyhow!("interrupted")) },
     };
     // Everything started is owned by `run`'s guards, dropped by now: processes are gone.
     match outcome {
+        Ok(()) if args.demo => println!("demo: done; everything it started is stopped"),
         Ok(()) => println!("ftest {}: PASSED", args.name),
         Err(e) => {
             eprintln!("ftest {}: FAILED: {e:#}", args.name);
@@ -218,7 +226,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         service.log.display()
     );
 
-    let result = exercise(&es, &fixture).await;
+    let result = if args.demo {
+        demo(&es, &fixture, args.keep_running, &dir).await
+    } else {
+        exercise(&es, &fixture).await
+    };
     let stopped = service.stop().await;
     match (&result, &stopped) {
         (Err(_), _) | (_, Err(_)) => {
@@ -234,6 +246,95 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     stopped?;
     println!("{summary}");
     Ok(())
+}
+
+/// The demo: one full sync, the counts per type, an example search; optionally keeps running until Ctrl-C.
+async fn demo(
+    es: &Es,
+    fixture: &GraphFixture,
+    keep_running: bool,
+    dir: &Path,
+) -> anyhow::Result<String> {
+    wait_until(
+        "the connector is connected",
+        Duration::from_secs(120),
+        || async {
+            let c = es
+                .ok(
+                    reqwest::Method::GET,
+                    &format!("/_connector/{CONNECTOR_ID}"),
+                    None,
+                )
+                .await?;
+            Ok((c["status"] == "connected").then_some(()))
+        },
+    )
+    .await?;
+    let first = sync(es, "full sync of the fixture tenant").await?;
+    es.ok(reqwest::Method::POST, &format!("/{INDEX}/_refresh"), None)
+        .await?;
+    let mut out = String::from("\n| type | documents |\n|---|---:|\n");
+    let expected = fixture.expected().await?;
+    for kind in expected["by_type"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+    {
+        let n = es.count(json!({"term": {"type.keyword": kind}})).await?;
+        out.push_str(&format!("| {kind} | {n} |\n"));
+    }
+    out.push_str(&format!(
+        "| **total** | {} |\n\nsynced in {:.1} s\n",
+        es.count(json!({"match_all": {}})).await?,
+        first.seconds
+    ));
+    let query = "budget";
+    let hits = es
+        .ok(
+            reqwest::Method::POST,
+            &format!("/{INDEX}/_search"),
+            Some(json!({
+                "size": 50,
+                "query": {"multi_match": {"query": query, "fields": ["title", "message", "body", "name", "description"]}},
+            })),
+        )
+        .await?;
+    out.push_str(&format!(
+        "\nexample search `{query}` ({} hits; the best of up to three types):\n",
+        hits["hits"]["total"]["value"]
+    ));
+    let mut types_shown = Vec::new();
+    for hit in hits["hits"]["hits"].as_array().into_iter().flatten() {
+        let s = &hit["_source"];
+        if types_shown.contains(&s["type"]) || types_shown.len() == 3 {
+            continue;
+        }
+        types_shown.push(s["type"].clone());
+        let text = ["message", "body", "title", "name"]
+            .iter()
+            .find_map(|f| s[*f].as_str().filter(|t| !t.is_empty()))
+            .unwrap_or("");
+        let snippet: String = text.chars().take(90).collect();
+        out.push_str(&format!(
+            "  - [{}] {}\n",
+            s["type"].as_str().unwrap_or("?"),
+            snippet.replace('\n', " ")
+        ));
+    }
+    if keep_running {
+        println!("{out}");
+        println!(
+            "demo: running; Elasticsearch stand-in at {} (elastic / changeme), index {INDEX}, Graph fixture at {}; \
+             the service syncs every minute (log: {}). Ctrl-C stops everything.",
+            es.url,
+            fixture.url,
+            dir.join("elastic-ingest.log").display()
+        );
+        // Runs until main's Ctrl-C handler ends everything.
+        std::future::pending::<()>().await;
+    }
+    Ok(out)
 }
 
 /// Runs both syncs and the checks; returns the summary table.
