@@ -1,7 +1,7 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit ftest run es-install es-up es-down clean bench bench-engine bench-extract bench-source
+.PHONY: build test lint unit ftest docker-lint run es-install es-up es-down clean bench bench-engine bench-extract bench-source
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
@@ -9,10 +9,15 @@ build:
 
 ## The whole check: installs the ES stand-in if missing, then formatting, lints, every test and the functional
 ## test on the small fixture tenant.
-test: es-install lint
+test: es-install lint docker-lint
 	$(CARGO) build --locked --workspace --bins
 	$(CARGO) test --locked --workspace
 	$(MAKE) ftest NAME=microsoft_teams DATA_SIZE=small
+	$(MAKE) build
+
+## docker/ without a container engine: hadolint + yamllint, and the image's build command = `make build`'s.
+docker-lint:
+	scripts/docker-lint.sh
 
 ## The functional test: make ftest NAME=microsoft_teams [DATA_SIZE=small|medium|large] (default medium).
 NAME ?= microsoft_teams
