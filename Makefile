@@ -1,7 +1,7 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit ftest docker-lint run es-install es-up es-down clean bench bench-engine bench-extract bench-source
+.PHONY: build test lint unit ftest docker-lint run es-install es-up es-down clean bench bench-engine bench-extract bench-source bench-e2e
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
@@ -42,7 +42,7 @@ es-install:
 	scripts/install-osmem.sh
 
 ## Benchmarks: print numbers and write them to BENCHMARKS.md (never asserted in tests).
-bench: bench-engine bench-extract bench-source
+bench: bench-engine bench-extract bench-source bench-e2e
 
 bench-extract:
 	$(CARGO) bench --locked --bench extract
@@ -50,6 +50,10 @@ bench-extract:
 bench-source:
 	$(CARGO) build --release --locked -p ftest --bin graph-fixture
 	$(CARGO) bench --locked --bench source
+
+bench-e2e: es-install
+	$(CARGO) build --release --locked -p elastic-ingest -p ftest --bins
+	$(CARGO) bench --locked --bench e2e
 
 bench-engine: es-install
 	$(CARGO) build --release --locked -p ftest --bins

@@ -8,6 +8,7 @@
 pub mod es_front;
 pub mod graph;
 pub mod graph_fixture;
+pub mod stack;
 pub mod standin;
 
 pub use graph_fixture::{GraphFixture, GraphOptions};

@@ -7,19 +7,19 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 use ftest::graph::data::DataSize;
+use ftest::stack::{
+    create_connector, default_configuration, sibling, sync, wait_until, write_config, Es, Service,
+    Sync, CONNECTOR_ID, INDEX, SYNC_TIMEOUT,
+};
 use ftest::{GraphFixture, GraphOptions, StandIn, StandInOptions};
 use serde_json::{json, Value};
 
 const CONNECTORS: &[&str] = &["microsoft_teams"];
-const CONNECTOR_ID: &str = "microsoft_teams";
-const INDEX: &str = "search-microsoft_teams";
-const SYNC_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 #[derive(Parser)]
 #[command(
@@ -72,98 +72,6 @@ async fn main() {
     }
 }
 
-/// The service process; killed on drop if still running.
-struct Service {
-    child: tokio::process::Child,
-    log: PathBuf,
-}
-
-impl Service {
-    async fn stop(&mut self) -> anyhow::Result<()> {
-        if let Some(pid) = self.child.id() {
-            // SIGINT, like Ctrl-C: the service suspends what runs and exits 0.
-            let _ = std::process::Command::new("kill")
-                .args(["-INT", &pid.to_string()])
-                .status();
-        }
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(Ok(status)) if status.success() => Ok(()),
-            Ok(Ok(status)) => bail!(
-                "elastic-ingest exited with {status}; log: {}",
-                self.log.display()
-            ),
-            Ok(Err(e)) => bail!("waiting for elastic-ingest: {e}"),
-            Err(_) => bail!("elastic-ingest did not stop within 30 s of SIGINT"),
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-struct Es {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl Es {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.url))
-            .basic_auth("elastic", Some("changeme"));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{method} {path}"))?;
-        let status = response.status().as_u16();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-
-    async fn ok(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let (status, body) = self.call(method.clone(), path, body).await?;
-        if !(200..300).contains(&status) {
-            bail!("{method} {path} answered {status}: {body}");
-        }
-        Ok(body)
-    }
-
-    async fn count(&self, query: Value) -> anyhow::Result<u64> {
-        let body = self
-            .ok(
-                reqwest::Method::POST,
-                &format!("/{INDEX}/_count"),
-                Some(json!({"query": query})),
-            )
-            .await?;
-        body["count"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("no count in {body}"))
-    }
-}
-
-struct Sync {
-    job: Value,
-    seconds: f64,
-}
-
 async fn run(args: &Args) -> anyhow::Result<()> {
     let size = match args.data_size.as_str() {
         "small" => DataSize::Small,
@@ -198,29 +106,10 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 
     // Kibana's part: connector, content index, configuration, schedule.
     let schema = default_configuration(&service_bin)?;
-    create_connector(&es, &fixture, schema).await?;
+    create_connector(&es, &fixture, schema, &[], true).await?;
 
-    let config = dir.join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "elasticsearch:\n  host: {}\n  username: elastic\n  password: changeme\nservice:\n  idling: 1\n  \
-             heartbeat: 5\nconnectors:\n  - connector_id: {CONNECTOR_ID}\n    service_type: microsoft_teams\n",
-            standin.url
-        ),
-    )?;
-    let log = dir.join("elastic-ingest.log");
-    let child = tokio::process::Command::new(&service_bin)
-        .args(["-c", &config.to_string_lossy(), "--debug"])
-        .stdout(Stdio::from(std::fs::File::create(&log)?))
-        .stderr(Stdio::from(
-            std::fs::File::options().append(true).open(&log)?,
-        ))
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", service_bin.display()))?;
-    let mut service = Service { child, log };
+    let config = write_config(&dir, &standin.url)?;
+    let mut service = Service::spawn(&service_bin, &config, dir.join("elastic-ingest.log"))?;
     println!(
         "ftest: elastic-ingest started (log: {})",
         service.log.display()
@@ -270,7 +159,7 @@ async fn demo(
         },
     )
     .await?;
-    let first = sync(es, "full sync of the fixture tenant").await?;
+    let first = sync(es, "full", "full sync of the fixture tenant").await?;
     es.ok(reqwest::Method::POST, &format!("/{INDEX}/_refresh"), None)
         .await?;
     let mut out = String::from("\n| type | documents |\n|---|---:|\n");
@@ -355,7 +244,7 @@ async fn exercise(es: &Es, fixture: &GraphFixture) -> anyhow::Result<String> {
     )
     .await?;
 
-    let first = sync(es, "first sync").await?;
+    let first = sync(es, "full", "first sync").await?;
     let mutation = fixture
         .mutate(json!({
             "add_chat_messages": 5, "edit_chat_messages": 3, "delete_chat_messages": 2,
@@ -363,7 +252,7 @@ async fn exercise(es: &Es, fixture: &GraphFixture) -> anyhow::Result<String> {
             "add_files": 3, "delete_files": 2, "add_channels": 1, "delete_channels": 1, "cancel_events": 1,
         }))
         .await?;
-    let second = sync(es, "second sync (after mutations)").await?;
+    let second = sync(es, "full", "second sync (after mutations)").await?;
     // The every-minute schedule may have started a job of its own meanwhile: let it finish before checking.
     wait_until("no sync running", SYNC_TIMEOUT, || async {
         let jobs = es
@@ -387,103 +276,6 @@ async fn exercise(es: &Es, fixture: &GraphFixture) -> anyhow::Result<String> {
     let expected = fixture.expected().await?;
     verify(es, &expected, &mutation).await?;
     summary(&expected, es, &first, &second).await
-}
-
-async fn create_connector(
-    es: &Es,
-    fixture: &GraphFixture,
-    mut configuration: Value,
-) -> anyhow::Result<()> {
-    let o = &fixture.options;
-    for (key, value) in [
-        ("tenant_id", o.tenant_id.clone()),
-        ("client_id", o.client_id.clone()),
-        ("secret_value", o.client_secret.clone()),
-        ("username", o.username.clone()),
-        ("password", o.password.clone()),
-        ("graph_url", fixture.graph_url()),
-        ("login_url", fixture.login_url()),
-    ] {
-        configuration[key]["value"] = json!(value);
-    }
-    es.ok(
-        reqwest::Method::PUT,
-        &format!("/_connector/{CONNECTOR_ID}"),
-        Some(json!({
-            "index_name": INDEX, "name": "microsoft_teams-functional-test", "service_type": "microsoft_teams",
-            "is_native": false, "language": "en",
-        })),
-    )
-    .await?;
-    if es
-        .call(reqwest::Method::HEAD, &format!("/{INDEX}"), None)
-        .await?
-        .0
-        == 200
-    {
-        es.ok(reqwest::Method::DELETE, &format!("/{INDEX}"), None)
-            .await?;
-    }
-    es.ok(reqwest::Method::PUT, &format!("/{INDEX}"), None)
-        .await?;
-    es.ok(
-        reqwest::Method::PUT,
-        &format!("/_connector/{CONNECTOR_ID}/_configuration"),
-        Some(json!({"configuration": configuration})),
-    )
-    .await?;
-    es.ok(
-        reqwest::Method::PUT,
-        &format!("/_connector/{CONNECTOR_ID}/_scheduling"),
-        Some(json!({"scheduling": {
-            "full": {"enabled": true, "interval": "0 * * * * ?"},
-            "incremental": {"enabled": false, "interval": "0 0 0 * * ?"},
-            "access_control": {"enabled": false, "interval": "0 0 0 * * ?"},
-        }})),
-    )
-    .await?;
-    println!("ftest: connector `{CONNECTOR_ID}` created (index {INDEX}, full sync every minute)");
-    Ok(())
-}
-
-/// Starts an on-demand full sync (Kibana's "Sync" button) and waits for it to end.
-async fn sync(es: &Es, what: &str) -> anyhow::Result<Sync> {
-    let started = Instant::now();
-    let created = es
-        .ok(
-            reqwest::Method::POST,
-            "/_connector/_sync_job",
-            Some(json!({"id": CONNECTOR_ID, "job_type": "full", "trigger_method": "on_demand"})),
-        )
-        .await?;
-    let id = created["id"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no job id in {created}"))?
-        .to_string();
-    let job = wait_until(what, SYNC_TIMEOUT, || async {
-        let job = es
-            .ok(
-                reqwest::Method::GET,
-                &format!("/_connector/_sync_job/{id}"),
-                None,
-            )
-            .await?;
-        Ok(matches!(
-            job["status"].as_str(),
-            Some("completed" | "error" | "canceled" | "suspended")
-        )
-        .then_some(job))
-    })
-    .await?;
-    if job["status"] != "completed" {
-        bail!("{what} ended `{}`: {}", job["status"], job["error"]);
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "ftest: {what} completed in {seconds:.1} s: {} indexed, {} deleted",
-        job["indexed_document_count"], job["deleted_document_count"]
-    );
-    Ok(Sync { job, seconds })
 }
 
 async fn verify(es: &Es, expected: &Value, mutation: &Value) -> anyhow::Result<()> {
@@ -594,54 +386,6 @@ async fn summary(expected: &Value, es: &Es, first: &Sync, second: &Sync) -> anyh
         ));
     }
     Ok(out)
-}
-
-async fn wait_until<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe().await? {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out after {limit:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// The configuration schema Kibana would write, from the service itself (`--action config`).
-fn default_configuration(service_bin: &Path) -> anyhow::Result<Value> {
-    let out = std::process::Command::new(service_bin)
-        .args(["--action", "config", "--service-type", "microsoft_teams"])
-        .output()
-        .with_context(|| format!("running {}", service_bin.display()))?;
-    if !out.status.success() {
-        bail!(
-            "{} --action config failed: {}",
-            service_bin.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("reading the default configuration")
-}
-
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .ok_or_else(|| anyhow!("no directory for {}", exe.display()))?;
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it first (cargo build -p elastic-ingest)",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 /// The work directory: a temporary one removed on success and kept (path printed) on failure, or the one asked for.
