@@ -185,10 +185,26 @@ async fn main() {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+        / 1024.0;
     let section = format!(
         "## End to end (`make bench-e2e`)\n\n\
          The release `elastic-ingest` process syncing the Graph fixture tenant into the Elasticsearch stand-in \
-         (osmem behind a Rust front), all on one {cores}-core VM; Graph rate limits off (the fixture is local); \
+         (osmem behind a Rust front), all on one VM ({cores} cores of {cpu}, {memory_gib:.0} GiB); Graph rate limits off (the fixture is local); \
          peak RSS is the service process's over both syncs; the stand-in's CPU (front + osmem) is shown for \
          comparison. One run per size.\n\n{table}\n\
          Targets for `large`: service CPU ≤ 0.15 ms per document (the Python reference measured about 3 ms per \
