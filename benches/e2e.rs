@@ -11,27 +11,13 @@ use std::time::Duration;
 
 use ftest::graph::data::DataSize;
 use ftest::stack::{
-    self, create_connector, default_configuration, sibling, wait_until, write_config, Es, Service,
+    self, create_connector, default_configuration, sibling, write_config, Es, Service,
 };
 use ftest::{GraphFixture, GraphOptions, StandIn, StandInOptions};
 use serde_json::Value;
 
-/// User + system CPU seconds of a process (`/proc/<pid>/stat`, 100 ticks/s).
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+    support::cpu_seconds_of(&pid.to_string())
 }
 
 fn parent_of(pid: u32) -> Option<u32> {
@@ -112,18 +98,7 @@ async fn measure(size: DataSize, label: &'static str, bin: &std::path::Path) -> 
     let config = write_config(dir.path(), &standin.url).unwrap();
     let mut service = Service::spawn(bin, &config, dir.path().join("service.log")).unwrap();
     let pid = service.child.id().expect("service pid");
-    wait_until("connected", Duration::from_secs(120), || async {
-        let c = es
-            .ok(
-                reqwest::Method::GET,
-                &format!("/_connector/{}", stack::CONNECTOR_ID),
-                None,
-            )
-            .await?;
-        Ok((c["status"] == "connected").then_some(()))
-    })
-    .await
-    .unwrap();
+    stack::wait_connected(&es).await.unwrap();
     let docs = fixture.expected().await.unwrap()["total"].as_u64().unwrap();
     let mut rows = Vec::new();
     for (sync, job_type) in [("full", "full"), ("incremental, no change", "incremental")] {

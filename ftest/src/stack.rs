@@ -299,3 +299,22 @@ pub fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     }
     Ok(path)
 }
+
+/// Waits (up to 2 minutes) until the service has checked the connector in as `connected`.
+pub async fn wait_connected(es: &Es) -> anyhow::Result<()> {
+    wait_until(
+        "the connector is connected",
+        Duration::from_secs(120),
+        || async {
+            let c = es
+                .ok(
+                    reqwest::Method::GET,
+                    &format!("/_connector/{CONNECTOR_ID}"),
+                    None,
+                )
+                .await?;
+            Ok((c["status"] == "connected").then_some(()))
+        },
+    )
+    .await
+}

@@ -13,8 +13,8 @@ use anyhow::{anyhow, bail, Context};
 use clap::Parser;
 use ftest::graph::data::DataSize;
 use ftest::stack::{
-    create_connector, default_configuration, sibling, sync, wait_until, write_config, Es, Service,
-    Sync, CONNECTOR_ID, INDEX, SYNC_TIMEOUT,
+    create_connector, default_configuration, sibling, sync, wait_connected, wait_until,
+    write_config, Es, Service, Sync, CONNECTOR_ID, INDEX, SYNC_TIMEOUT,
 };
 use ftest::{GraphFixture, GraphOptions, StandIn, StandInOptions};
 use serde_json::{json, Value};
@@ -144,21 +144,7 @@ async fn demo(
     keep_running: bool,
     dir: &Path,
 ) -> anyhow::Result<String> {
-    wait_until(
-        "the connector is connected",
-        Duration::from_secs(120),
-        || async {
-            let c = es
-                .ok(
-                    reqwest::Method::GET,
-                    &format!("/_connector/{CONNECTOR_ID}"),
-                    None,
-                )
-                .await?;
-            Ok((c["status"] == "connected").then_some(()))
-        },
-    )
-    .await?;
+    wait_connected(es).await?;
     let first = sync(es, "full", "full sync of the fixture tenant").await?;
     es.ok(reqwest::Method::POST, &format!("/{INDEX}/_refresh"), None)
         .await?;
@@ -228,21 +214,7 @@ async fn demo(
 
 /// Runs both syncs and the checks; returns the summary table.
 async fn exercise(es: &Es, fixture: &GraphFixture) -> anyhow::Result<String> {
-    wait_until(
-        "the connector is connected",
-        Duration::from_secs(120),
-        || async {
-            let c = es
-                .ok(
-                    reqwest::Method::GET,
-                    &format!("/_connector/{CONNECTOR_ID}"),
-                    None,
-                )
-                .await?;
-            Ok((c["status"] == "connected").then_some(()))
-        },
-    )
-    .await?;
+    wait_connected(es).await?;
 
     let first = sync(es, "full", "first sync").await?;
     let mutation = fixture
