@@ -2,23 +2,21 @@
 //! when dropped; async helpers drive its `/_fixture/*` hooks. Synchronous start so it works from plain and
 //! async tests alike.
 
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::child::StderrTail;
 use crate::graph::data::DataSize;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_GRACE: Duration = Duration::from_secs(3);
-const STDERR_TAIL: usize = 40;
 /// Set to echo the fixture's stderr while tests run.
 const VERBOSE_ENV: &str = "GRAPH_FIXTURE_VERBOSE";
 /// Overrides where the binary is looked for.
@@ -74,7 +72,7 @@ pub struct GraphFixture {
     pub pid: u32,
     pub options: GraphOptions,
     child: Option<Child>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_tail: StderrTail,
     http: reqwest::Client,
 }
 
@@ -116,12 +114,12 @@ impl GraphFixture {
             .stderr(Stdio::piped())
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(stderr) = child.stderr.take() {
-            let tail = Arc::clone(&stderr_tail);
-            let verbose = std::env::var_os(VERBOSE_ENV).is_some();
-            std::thread::spawn(move || collect_stderr(stderr, &tail, verbose));
-        }
+        let verbose = std::env::var_os(VERBOSE_ENV).is_some();
+        let stderr_tail = child
+            .stderr
+            .take()
+            .map(|stderr| StderrTail::collect(stderr, "graph-fixture", verbose))
+            .unwrap_or_default();
         let (ready_tx, ready_rx) = mpsc::channel();
         if let Some(stdout) = child.stdout.take() {
             std::thread::spawn(move || {
@@ -298,26 +296,12 @@ impl GraphFixture {
 
     /// The last lines the fixture wrote to stderr.
     pub fn stderr_text(&self) -> String {
-        let tail = self.stderr_tail.lock().unwrap_or_else(|p| p.into_inner());
-        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+        self.stderr_tail.text()
     }
 
     fn shutdown(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        // Closing stdin is the fixture's cue to exit cleanly.
-        drop(child.stdin.take());
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            match child.try_wait() {
-                Ok(Some(_)) => return,
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(_) => break,
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        // Closing stdin is the server's cue to exit cleanly (the stand-in's osmem follows it).
+        crate::child::stop(self.child.take(), STOP_GRACE);
     }
 }
 
@@ -327,45 +311,10 @@ impl Drop for GraphFixture {
     }
 }
 
-fn collect_stderr(
-    stderr: std::process::ChildStderr,
-    tail: &Mutex<VecDeque<String>>,
-    verbose: bool,
-) {
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if verbose {
-            eprintln!("graph-fixture: {line}");
-        }
-        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
-        if tail.len() == STDERR_TAIL {
-            tail.pop_front();
-        }
-        tail.push_back(line);
-    }
-}
-
 fn locate_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let name = format!("graph-fixture{}", std::env::consts::EXE_SUFFIX);
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(path) = explicit {
-        candidates.push(path.to_path_buf());
-    } else if let Some(path) = std::env::var_os(BINARY_ENV) {
-        candidates.push(PathBuf::from(path));
-    } else if let Some(dir) = std::env::current_exe()
-        .ok()
-        .as_deref()
-        .and_then(Path::parent)
-    {
-        candidates.push(dir.join("..").join(&name));
-        candidates.push(dir.join(&name));
-    }
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            anyhow!("graph-fixture binary not found (looked at {candidates:?}): run `cargo build -p ftest --bins`")
-        })
+    crate::child::locate_binary("graph-fixture", explicit, BINARY_ENV).map_err(|searched| {
+        anyhow!("graph-fixture binary not found (looked at {searched:?}): run `cargo build -p ftest --bins`")
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod child;
 pub mod es_front;
 pub mod graph;
 pub mod graph_fixture;

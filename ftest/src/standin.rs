@@ -3,15 +3,15 @@
 //! drives the stand-in's test hooks (injected bulk faults).
 //! Synchronous start so it works from plain and async tests alike; the HTTP helpers are async.
 
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::child::StderrTail;
 use serde_json::json;
 
 /// How long the stand-in (and osmem behind it) may take to announce itself.
@@ -19,7 +19,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a stop waits for a clean exit after closing the stand-in's stdin, before killing it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Stderr lines kept for error messages.
-const STDERR_TAIL: usize = 40;
 /// Set to echo the stand-in's stderr while tests run.
 const VERBOSE_ENV: &str = "ES_STANDIN_VERBOSE";
 /// Overrides where the binary is looked for.
@@ -103,7 +102,7 @@ pub struct StandIn {
     pub pid: u32,
     password: String,
     child: Option<Child>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_tail: StderrTail,
 }
 
 impl StandIn {
@@ -140,12 +139,12 @@ impl StandIn {
                 path: binary.clone(),
                 source,
             })?;
-        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(stderr) = child.stderr.take() {
-            let tail = Arc::clone(&stderr_tail);
-            let verbose = std::env::var_os(VERBOSE_ENV).is_some();
-            std::thread::spawn(move || collect_stderr(stderr, &tail, verbose));
-        }
+        let verbose = std::env::var_os(VERBOSE_ENV).is_some();
+        let stderr_tail = child
+            .stderr
+            .take()
+            .map(|stderr| StderrTail::collect(stderr, "es-standin", verbose))
+            .unwrap_or_default();
         let (ready_tx, ready_rx) = mpsc::channel();
         if let Some(stdout) = child.stdout.take() {
             std::thread::spawn(move || {
@@ -275,27 +274,12 @@ impl StandIn {
 
     /// The last lines the stand-in wrote to stderr, for diagnosing a failed test.
     pub fn stderr_text(&self) -> String {
-        let tail = self.stderr_tail.lock().unwrap_or_else(|p| p.into_inner());
-        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+        self.stderr_tail.text()
     }
 
     fn shutdown(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        // Closing stdin is the stand-in's cue to stop osmem and exit cleanly.
-        drop(child.stdin.take());
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            match child.try_wait() {
-                Ok(Some(_)) => return,
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(_) => break,
-            }
-        }
-        // osmem follows: it watches our child's pid and its own stdin.
-        let _ = child.kill();
-        let _ = child.wait();
+        // Closing stdin is the server's cue to exit cleanly (the stand-in's osmem follows it).
+        crate::child::stop(self.child.take(), STOP_GRACE);
     }
 }
 
@@ -305,45 +289,9 @@ impl Drop for StandIn {
     }
 }
 
-fn collect_stderr(
-    stderr: std::process::ChildStderr,
-    tail: &Mutex<VecDeque<String>>,
-    verbose: bool,
-) {
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if verbose {
-            eprintln!("es-standin: {line}");
-        }
-        let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
-        if tail.len() == STDERR_TAIL {
-            tail.pop_front();
-        }
-        tail.push_back(line);
-    }
-}
-
 fn locate_binary(explicit: Option<&Path>) -> Result<PathBuf, StandInError> {
-    let name = format!("es-standin{}", std::env::consts::EXE_SUFFIX);
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(path) = explicit {
-        candidates.push(path.to_path_buf());
-    } else if let Some(path) = std::env::var_os(BINARY_ENV) {
-        candidates.push(PathBuf::from(path));
-    } else if let Some(dir) = std::env::current_exe()
-        .ok()
-        .as_deref()
-        .and_then(Path::parent)
-    {
-        candidates.push(dir.join("..").join(&name));
-        candidates.push(dir.join(&name));
-    }
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .ok_or(StandInError::BinaryMissing {
-            searched: candidates,
-        })
+    crate::child::locate_binary("es-standin", explicit, BINARY_ENV)
+        .map_err(|searched| StandInError::BinaryMissing { searched })
 }
 
 #[cfg(test)]

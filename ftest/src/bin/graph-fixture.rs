@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> ExitCode {
         "graph-fixture ready"
     );
     let code = tokio::select! {
-        reason = shutdown_requested(cli.exit_on_stdin_close) => {
+        reason = ftest::child::shutdown_requested(cli.exit_on_stdin_close) => {
             tracing::info!(reason, "stopping");
             ExitCode::SUCCESS
         }
@@ -177,37 +177,4 @@ async fn run(cli: Cli) -> ExitCode {
     };
     server.stop().await;
     code
-}
-
-async fn shutdown_requested(watch_stdin: bool) -> &'static str {
-    let stdin_closed = async {
-        if watch_stdin {
-            let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut tokio::io::sink()).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = terminate() => "SIGTERM",
-        _ = stdin_closed => "stdin closed",
-    }
-}
-
-#[cfg(unix)]
-async fn terminate() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut signal) => {
-            signal.recv().await;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM");
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-#[cfg(not(unix))]
-async fn terminate() {
-    std::future::pending::<()>().await;
 }
