@@ -304,12 +304,12 @@ impl TokenProvider {
             .form(&self.form(kind)?)
             .send()
             .await
-            .map_err(|e| unavailable(without_url(&e)))?;
+            .map_err(|e| unavailable(super::graph::transport_reason(&e)))?;
         let status = response.status();
         let body = response
             .bytes()
             .await
-            .map_err(|e| unavailable(without_url(&e)))?;
+            .map_err(|e| unavailable(super::graph::transport_reason(&e)))?;
         let reply: Option<TokenReply> = serde_json::from_slice(&body).ok();
         match reply {
             Some(TokenReply {
@@ -373,21 +373,6 @@ fn unique_id() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// reqwest errors print the URL; the token URL holds no secret, but keep messages short and uniform.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(&format!(" ({url})"), "");
-    }
-    if e.is_timeout() {
-        return "timed out".into();
-    }
-    if e.is_connect() {
-        return format!("connection failed: {text}");
-    }
-    text
 }
 
 #[cfg(test)]

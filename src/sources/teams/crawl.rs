@@ -66,6 +66,8 @@ struct Crawl {
     chats_seen: Mutex<HashSet<String>>,
     /// Sender → (drive id, "Microsoft Teams Chat Files" folder id), looked up once per sync.
     chat_files: Mutex<HashMap<String, Arc<ChatFilesCell>>>,
+    /// The tenant's users, listed once per sync (calendars and, app-only, chats both need them).
+    users: OnceCell<Result<Arc<Vec<Value>>, GraphError>>,
     /// (sender, file name) already resolved: a file shared in several messages is one document, looked up once.
     attachments_seen: Mutex<HashSet<(String, String)>>,
 }
@@ -88,6 +90,7 @@ pub fn start(
         chats_seen: Mutex::default(),
         chat_files: Mutex::default(),
         attachments_seen: Mutex::default(),
+        users: OnceCell::new(),
     });
     let supervisor = tokio::spawn(async move {
         let mut tasks = tokio::task::JoinSet::new();
@@ -178,16 +181,28 @@ impl Crawl {
         }
     }
 
+    async fn user_list(&self) -> Result<Arc<Vec<Value>>, GraphError> {
+        self.users
+            .get_or_init(|| async {
+                self.graph
+                    .collect("/users?$top=999", true)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .clone()
+    }
+
     // ---- chats ------------------------------------------------------------------------------------------------
 
     async fn chats(self: Arc<Self>) {
         if self.app_only {
             // App-only: no signed-in user; each user's chats (a chat shows up once per member, crawled once).
-            let users = match self.graph.collect("/users?$top=999", true).await {
+            let users = match self.user_list().await {
                 Ok(users) => users,
                 Err(e) => return self.fatal("users (for their chats)", &e).await,
             };
-            futures::stream::iter(users)
+            futures::stream::iter(users.iter())
                 .for_each_concurrent(self.concurrency.chats.div_ceil(2).max(1), |user| {
                     let this = self.clone();
                     async move {
@@ -358,12 +373,12 @@ impl Crawl {
     // ---- calendars --------------------------------------------------------------------------------------------
 
     async fn users(self: Arc<Self>) {
-        let users = match self.graph.collect("/users?$top=999", true).await {
+        let users = match self.user_list().await {
             Ok(users) => users,
             Err(e) => return self.fatal("users", &e).await,
         };
         let with_mail = users
-            .into_iter()
+            .iter()
             .filter(|u| u["mail"].as_str().is_some_and(|m| !m.is_empty()));
         futures::stream::iter(with_mail)
             .for_each_concurrent(self.concurrency.calendars, |user| {

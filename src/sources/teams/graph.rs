@@ -562,7 +562,9 @@ fn download_label(url: &str) -> String {
     format!("download {without_query}")
 }
 
-fn transport_reason(e: &reqwest::Error) -> String {
+/// A transport failure in words, without the URL (a download URL's query is a credential). Also used for the
+/// token endpoint.
+pub(super) fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
@@ -570,19 +572,8 @@ fn transport_reason(e: &reqwest::Error) -> String {
     } else if e.is_body() || e.is_decode() {
         "the response body was cut off".into()
     } else {
-        // Without the URL: a download URL's query is a credential.
-        e.without_url_string()
-    }
-}
-
-trait WithoutUrl {
-    fn without_url_string(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_string(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
+        let mut text = e.to_string();
+        if let Some(url) = e.url() {
             text = text
                 .replace(&format!(" ({url})"), "")
                 .replace(url.as_str(), "<url>");
