@@ -10,6 +10,7 @@ mod support;
 use std::time::Duration;
 
 use ftest::graph::data::DataSize;
+use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::stack::{
     self, create_connector, default_configuration, sibling, write_config, Es, Service,
 };
@@ -54,13 +55,7 @@ fn tree_cpu_seconds(root: u32) -> f64 {
 }
 
 fn peak_rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
+    support::status_kib(&pid.to_string(), "VmHWM:") as f64 / 1024.0
 }
 
 struct Row {
@@ -89,11 +84,15 @@ async fn measure(size: DataSize, label: &'static str, bin: &std::path::Path) -> 
         url: standin.url.clone(),
     };
     let schema = default_configuration(bin).unwrap();
-    let no_limits =
-        "chat_messages=0,channel_messages=0,teams=0,outlook=0,drives=0,other=0,per_channel=0";
-    create_connector(&es, &fixture, schema, &[("rate_limits", no_limits)], false)
-        .await
-        .unwrap();
+    create_connector(
+        &es,
+        &fixture,
+        schema,
+        &[("rate_limits", NO_RATE_LIMITS)],
+        false,
+    )
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &standin.url).unwrap();
     let mut service = Service::spawn(bin, &config, dir.path().join("service.log")).unwrap();

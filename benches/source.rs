@@ -13,20 +13,19 @@ use std::time::Instant;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
 use elastic_ingest::sync::source::{Source, SourceEvent, SyncKind};
 use ftest::graph::data::DataSize;
+use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::{GraphFixture, GraphOptions};
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
 fn values(fx: &GraphFixture, rate_limits: &str) -> Map<String, Value> {
-    let o = &fx.options;
-    json!({
-        "tenant_id": o.tenant_id, "client_id": o.client_id, "secret_value": o.client_secret,
-        "username": o.username, "password": o.password, "auth_method": "delegated",
-        "graph_url": fx.graph_url(), "login_url": fx.login_url(), "rate_limits": rate_limits,
-    })
-    .as_object()
-    .unwrap()
-    .clone()
+    let mut values: Map<String, Value> = fx
+        .connector_values()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    values.insert("rate_limits".into(), json!(rate_limits));
+    values
 }
 
 struct Run {
@@ -81,10 +80,7 @@ async fn main() {
     let fx = start(DataSize::Large);
     let expected = fx.expected().await.unwrap()["total"].as_u64().unwrap();
     let source = TeamsFactory::default()
-        .build(&values(
-            &fx,
-            "chat_messages=0,channel_messages=0,teams=0,outlook=0,drives=0,other=0,per_channel=0",
-        ))
+        .build(&values(&fx, NO_RATE_LIMITS))
         .expect("configuration");
     source.ping().await.expect("ping");
     fx.reset_counters().await.unwrap();

@@ -10,6 +10,7 @@ use std::time::Duration;
 use elastic_ingest::sources::teams::docs::ALL_TYPES;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
 use elastic_ingest::sync::source::{Source, SourceEvent, SyncKind};
+use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::{GraphFixture, GraphOptions};
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
@@ -46,14 +47,13 @@ fn start_fixture(options: GraphOptions) -> GraphFixture {
 }
 
 fn values(fx: &GraphFixture, method: &str) -> Map<String, Value> {
-    let o = &fx.options;
-    let mut v = json!({
-        "tenant_id": o.tenant_id, "client_id": o.client_id, "secret_value": o.client_secret,
-        "username": o.username, "password": o.password, "auth_method": method,
-        "graph_url": fx.graph_url(), "login_url": fx.login_url(),
-        // The fixture is local: no need to pace requests like Graph wants.
-        "rate_limits": "chat_messages=0,channel_messages=0,teams=0,outlook=0,drives=0,other=0,per_channel=0",
-    });
+    let mut v: Value = fx
+        .connector_values()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    v["auth_method"] = json!(method);
+    v["rate_limits"] = json!(NO_RATE_LIMITS);
     if method == "app_certificate" {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-certificate");
         v["certificate_private_key"] = json!(std::fs::read_to_string(dir.join("key.pem")).unwrap());

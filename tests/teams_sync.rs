@@ -14,6 +14,7 @@ use elastic_ingest::es::JobType;
 use elastic_ingest::service::ServiceAction;
 use elastic_ingest::sources::teams::TeamsFactory;
 use elastic_ingest::sync::engine::ContentEngine;
+use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::{GraphFixture, GraphOptions};
 use serde_json::{json, Value};
 
@@ -29,22 +30,10 @@ impl Rig {
         let fx = GraphFixture::start(GraphOptions::default()).expect("start the Graph fixture");
         let h = Harness::start(Mode::Api).await;
         let mut configuration = elastic_ingest::sources::teams::default_configuration();
-        let o = &fx.options;
-        for (key, value) in [
-            ("tenant_id", o.tenant_id.clone()),
-            ("client_id", o.client_id.clone()),
-            ("secret_value", o.client_secret.clone()),
-            ("username", o.username.clone()),
-            ("password", o.password.clone()),
-            ("graph_url", fx.graph_url()),
-            ("login_url", fx.login_url()),
-            (
-                "rate_limits",
-                "chat_messages=0,channel_messages=0,teams=0,outlook=0,drives=0,other=0,per_channel=0".into(),
-            ),
-        ] {
+        for (key, value) in fx.connector_values() {
             configuration[key]["value"] = json!(value);
         }
+        configuration["rate_limits"]["value"] = json!(NO_RATE_LIMITS);
         let mut connector = connector_doc("connected", configuration);
         connector["index_name"] = json!(INDEX);
         h.put_connector(connector).await;

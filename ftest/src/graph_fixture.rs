@@ -21,6 +21,9 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 const VERBOSE_ENV: &str = "GRAPH_FIXTURE_VERBOSE";
 /// Overrides where the binary is looked for.
 const BINARY_ENV: &str = "GRAPH_FIXTURE_BIN";
+/// The connector's `rate_limits` value that turns every limit off: the fixture is local, nothing to pace.
+pub const NO_RATE_LIMITS: &str =
+    "chat_messages=0,channel_messages=0,teams=0,outlook=0,drives=0,other=0,per_channel=0";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
@@ -163,6 +166,21 @@ impl GraphFixture {
     /// The Graph base URL: `{url}/v1.0`.
     pub fn graph_url(&self) -> String {
         format!("{}/v1.0", self.url)
+    }
+
+    /// The Teams connector's configuration values that point at this fixture with its credentials (delegated
+    /// sign-in; the secret serves app-only too).
+    pub fn connector_values(&self) -> Vec<(&'static str, String)> {
+        let o = &self.options;
+        vec![
+            ("tenant_id", o.tenant_id.clone()),
+            ("client_id", o.client_id.clone()),
+            ("secret_value", o.client_secret.clone()),
+            ("username", o.username.clone()),
+            ("password", o.password.clone()),
+            ("graph_url", self.graph_url()),
+            ("login_url", self.login_url()),
+        ]
     }
 
     /// The login authority host: the token endpoint is `{login_url}/{tenant}/oauth2/v2.0/token`.

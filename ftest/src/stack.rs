@@ -147,16 +147,7 @@ pub async fn create_connector(
     extra: &[(&str, &str)],
     every_minute: bool,
 ) -> anyhow::Result<()> {
-    let o = &fixture.options;
-    for (key, value) in [
-        ("tenant_id", o.tenant_id.clone()),
-        ("client_id", o.client_id.clone()),
-        ("secret_value", o.client_secret.clone()),
-        ("username", o.username.clone()),
-        ("password", o.password.clone()),
-        ("graph_url", fixture.graph_url()),
-        ("login_url", fixture.login_url()),
-    ] {
+    for (key, value) in fixture.connector_values() {
         configuration[key]["value"] = json!(value);
     }
     for (key, value) in extra {

@@ -149,20 +149,13 @@ async fn demo(
     es.ok(reqwest::Method::POST, &format!("/{INDEX}/_refresh"), None)
         .await?;
     let mut out = String::from("\n| type | documents |\n|---|---:|\n");
-    let expected = fixture.expected().await?;
-    for kind in expected["by_type"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, _)| k)
-    {
-        let n = es.count(json!({"term": {"type.keyword": kind}})).await?;
+    let indexed = Indexed::count(es, &fixture.expected().await?).await?;
+    for (kind, n) in &indexed.by_type {
         out.push_str(&format!("| {kind} | {n} |\n"));
     }
     out.push_str(&format!(
         "| **total** | {} |\n\nsynced in {:.1} s\n",
-        es.count(json!({"match_all": {}})).await?,
-        first.seconds
+        indexed.total, first.seconds
     ));
     let query = "budget";
     let hits = es
@@ -246,18 +239,42 @@ async fn exercise(es: &Es, fixture: &GraphFixture) -> anyhow::Result<String> {
     es.ok(reqwest::Method::POST, &format!("/{INDEX}/_refresh"), None)
         .await?;
     let expected = fixture.expected().await?;
-    verify(es, &expected, &mutation).await?;
-    summary(&expected, es, &first, &second).await
+    let indexed = verify(es, &expected, &mutation).await?;
+    Ok(summary(&expected, &indexed, &first, &second))
 }
 
-async fn verify(es: &Es, expected: &Value, mutation: &Value) -> anyhow::Result<()> {
-    let total = es.count(json!({"match_all": {}})).await?;
+/// What the index holds, counted for each type the fixture expects.
+struct Indexed {
+    by_type: BTreeMap<String, u64>,
+    total: u64,
+}
+
+impl Indexed {
+    async fn count(es: &Es, expected: &Value) -> anyhow::Result<Indexed> {
+        let mut by_type = BTreeMap::new();
+        for kind in expected["by_type"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k)
+        {
+            let n = es.count(json!({"term": {"type.keyword": kind}})).await?;
+            by_type.insert(kind.clone(), n);
+        }
+        let total = es.count(json!({"match_all": {}})).await?;
+        Ok(Indexed { by_type, total })
+    }
+}
+
+async fn verify(es: &Es, expected: &Value, mutation: &Value) -> anyhow::Result<Indexed> {
+    let indexed = Indexed::count(es, expected).await?;
+    let total = indexed.total;
     let want = expected["total"].as_u64().unwrap_or(0);
     if total != want {
         bail!("the index holds {total} documents, the fixture expects exactly {want}");
     }
     for (kind, n) in expected["by_type"].as_object().into_iter().flatten() {
-        let got = es.count(json!({"term": {"type.keyword": kind}})).await?;
+        let got = indexed.by_type.get(kind).copied().unwrap_or(0);
         if Some(got) != n.as_u64() {
             bail!("{kind}: {got} documents indexed, {n} expected");
         }
@@ -327,25 +344,18 @@ async fn verify(es: &Es, expected: &Value, mutation: &Value) -> anyhow::Result<(
         "ftest: verified: {total} documents = expected, every type present, {with_body} attachments with text, \
          {deleted} deleted items gone, connector connected"
     );
-    Ok(())
+    Ok(indexed)
 }
 
-async fn summary(expected: &Value, es: &Es, first: &Sync, second: &Sync) -> anyhow::Result<String> {
+fn summary(expected: &Value, indexed: &Indexed, first: &Sync, second: &Sync) -> String {
     let mut out = String::from("\n| type | expected | indexed |\n|---|---:|---:|\n");
-    let by_type: BTreeMap<String, u64> = expected["by_type"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-        .collect();
-    for (kind, n) in &by_type {
-        let got = es.count(json!({"term": {"type.keyword": kind}})).await?;
+    for (kind, n) in expected["by_type"].as_object().into_iter().flatten() {
+        let got = indexed.by_type.get(kind).copied().unwrap_or(0);
         out.push_str(&format!("| {kind} | {n} | {got} |\n"));
     }
     out.push_str(&format!(
         "| **total** | {} | {} |\n\n| sync | seconds | indexed | deleted |\n|---|---:|---:|---:|\n",
-        expected["total"],
-        es.count(json!({"match_all": {}})).await?
+        expected["total"], indexed.total
     ));
     // Scheduled (every minute) jobs may run between these two and take part of the work.
     for (name, s) in [
@@ -357,7 +367,7 @@ async fn summary(expected: &Value, es: &Es, first: &Sync, second: &Sync) -> anyh
             s.seconds, s.job["indexed_document_count"], s.job["deleted_document_count"]
         ));
     }
-    Ok(out)
+    out
 }
 
 /// The work directory: a temporary one removed on success and kept (path printed) on failure, or the one asked for.
