@@ -211,3 +211,53 @@ async fn wrong_credentials_fail_the_job_with_the_reason() {
     assert!(!error.contains("wrong\""), "{error}");
     assert!(rig.indexed_ids().await.is_empty());
 }
+
+/// The reference reads `pipeline` as defaults updated with the stored object: a present `null` name means "no
+/// pipeline parameter", so a cluster without ingest pipelines still takes every document. An empty name (which
+/// the reference sent as `pipeline=`, failing every item) is treated the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_null_pipeline_name_sends_bulk_without_a_pipeline() {
+    let rig = Rig::start().await;
+    let (status, body) = rig
+        .h
+        .send(
+            reqwest::Method::DELETE,
+            "/_ingest/pipeline/search-default-ingestion",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected = rig.expected_ids().await;
+    for name in [Value::Null, json!("")] {
+        let mut connector = rig.h.connector().await;
+        connector["pipeline"] = json!({"name": name, "extract_binary_content": true,
+                                       "reduce_whitespace": true, "run_ml_inference": null});
+        rig.h.put_connector(connector).await;
+        rig.h.es.clear_requests().await.unwrap();
+
+        let job = rig.sync(JobType::Full).await;
+        assert_eq!(job["status"], "completed", "name {name}: {job}");
+        assert_eq!(rig.indexed_ids().await, expected, "name {name}");
+        let bulks: Vec<Value> = rig
+            .h
+            .es
+            .requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r["path"] == "/_bulk")
+            .collect();
+        assert!(!bulks.is_empty());
+        for bulk in &bulks {
+            assert!(
+                !bulk["query"].as_str().unwrap().contains("pipeline"),
+                "name {name}: {bulk}"
+            );
+        }
+    }
+    // No pipeline ran: the documents keep the flags as the job snapshot had them (a null flag is false).
+    let hits = rig.indexed().await;
+    let source = &hits[0]["_source"];
+    assert_eq!(source["_extract_binary_content"], true, "{source}");
+    assert_eq!(source["_run_ml_inference"], false, "{source}");
+}

@@ -240,6 +240,22 @@ impl StandIn {
             .map(drop)
     }
 
+    /// Test hook: the requests the stand-in answered so far (`GET /_standin/requests`), oldest first, each
+    /// `{"method", "path", "query", "status"}`.
+    pub async fn requests(&self) -> Result<Vec<serde_json::Value>, StandInError> {
+        let listed = self
+            .elastic_json(reqwest::Method::GET, "/_standin/requests", None)
+            .await?;
+        Ok(listed["requests"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Test hook: forgets the recorded requests (`DELETE /_standin/requests`).
+    pub async fn clear_requests(&self) -> Result<(), StandInError> {
+        self.elastic_json(reqwest::Method::DELETE, "/_standin/requests", None)
+            .await
+            .map(drop)
+    }
+
     /// A request as `elastic`; a non-2xx answer is [`StandInError::Rejected`].
     async fn elastic_json(
         &self,

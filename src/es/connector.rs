@@ -10,6 +10,9 @@ use serde_json::{json, Map, Value};
 use super::job::{JobStatus, JobType};
 use super::{lenient, time};
 
+/// The ingest pipeline a connector uses when its `pipeline` object has no `name` key (Elasticsearch installs it).
+pub const DEFAULT_PIPELINE: &str = "search-default-ingestion";
+
 /// `status` of a connector (spec §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,19 +171,18 @@ impl ConnectorDoc {
             || self.feature_flag(&["filtering_advanced_config"])
     }
 
-    /// `pipeline` with the reference's defaults for missing keys.
+    /// `pipeline` for a job snapshot: the reference's defaults *updated with* the stored object, so a key the
+    /// connector has keeps its value even when it is `null` (a null name means "no pipeline parameter").
     pub fn pipeline_with_defaults(&self) -> Value {
         let mut p = json!({
-            "name": "search-default-ingestion",
+            "name": DEFAULT_PIPELINE,
             "extract_binary_content": true,
             "reduce_whitespace": true,
             "run_ml_inference": true,
         });
         if let Some(stored) = self.pipeline.as_object() {
             for (k, v) in stored {
-                if !v.is_null() {
-                    p[k] = v.clone();
-                }
+                p[k] = v.clone();
             }
         }
         p
@@ -239,6 +241,13 @@ mod tests {
         assert_eq!(p["name"], "my-pipe");
         assert_eq!(p["extract_binary_content"], false);
         assert_eq!(p["reduce_whitespace"], true);
+        // Present nulls are copied into the job snapshot, absent keys get defaults.
+        let d = doc(json!({"pipeline": {"name": null, "run_ml_inference": null}}));
+        assert_eq!(
+            d.pipeline_with_defaults(),
+            json!({"name": null, "extract_binary_content": true, "reduce_whitespace": true,
+                   "run_ml_inference": null})
+        );
         assert_eq!(
             d.active_filtering(),
             json!({"advanced_snippet": {}, "rules": []})

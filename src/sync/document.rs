@@ -8,29 +8,62 @@ use serde_json::{Map, Value};
 /// Elasticsearch rejects `_id`s longer than this many bytes.
 pub const MAX_ID_BYTES: usize = 512;
 
-/// The job snapshot's `pipeline`, as flags every document carries for the ingest pipeline.
+pub use crate::es::connector::DEFAULT_PIPELINE;
+
+/// The job snapshot's `pipeline`, as the `_bulk` parameter and the flags every document carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PipelineSettings {
-    pub name: String,
+    /// `None`: `_bulk` is sent without a `pipeline` parameter, so the index's `default_pipeline` (if any)
+    /// applies.
+    pub name: Option<String>,
     pub extract_binary_content: bool,
     pub reduce_whitespace: bool,
     pub run_ml_inference: bool,
+    /// Why the stored name was not used as it is, for one warning per job.
+    pub name_note: Option<String>,
 }
 
 impl PipelineSettings {
-    /// From a snapshot `pipeline` object; missing values take the reference's defaults.
+    /// From a snapshot `pipeline` object, the way the reference reads it: defaults *updated with* the stored
+    /// object. So a key that is absent takes its default (`search-default-ingestion`, flags `true`), while a key
+    /// that is present keeps its value even when it is `null`: a null name means "no pipeline parameter", a
+    /// null flag is false. An empty name is treated like null (the reference sent `pipeline=`, which
+    /// Elasticsearch rejects for every item); so is a name that is not a string.
     pub fn from_snapshot(pipeline: &Value) -> Self {
-        let flag = |key: &str| pipeline[key].as_bool().unwrap_or(true);
+        let stored = pipeline.as_object();
+        let flag = |key: &str| stored.and_then(|p| p.get(key)).is_none_or(truthy);
+        let (name, name_note) = match stored.and_then(|p| p.get("name")) {
+            None => (Some(DEFAULT_PIPELINE.to_string()), None),
+            Some(Value::Null) => (None, None),
+            Some(Value::String(s)) if s.is_empty() => (
+                None,
+                Some("the connector's pipeline name is an empty string; indexing without an ingest pipeline parameter (set pipeline.name to null to say so, or to a pipeline's name)".to_string()),
+            ),
+            Some(Value::String(s)) => (Some(s.clone()), None),
+            Some(other) => (
+                None,
+                Some(format!("the connector's pipeline name {other} is not a string; indexing without an ingest pipeline parameter")),
+            ),
+        };
         PipelineSettings {
-            name: pipeline["name"]
-                .as_str()
-                .filter(|n| !n.is_empty())
-                .unwrap_or("search-default-ingestion")
-                .to_string(),
+            name,
             extract_binary_content: flag("extract_binary_content"),
             reduce_whitespace: flag("reduce_whitespace"),
             run_ml_inference: flag("run_ml_inference"),
+            name_note,
         }
+    }
+}
+
+/// Python truthiness, which the reference applies to the stored flags.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
     }
 }
 
@@ -110,8 +143,43 @@ mod tests {
                    "_reduce_whitespace": false, "_run_ml_inference": true})
         );
         assert_eq!(
-            PipelineSettings::from_snapshot(&Value::Null).name,
-            "search-default-ingestion"
+            PipelineSettings::from_snapshot(&Value::Null)
+                .name
+                .as_deref(),
+            Some(DEFAULT_PIPELINE)
         );
+    }
+
+    #[test]
+    fn absent_keys_take_defaults_present_nulls_stay_null() {
+        let read = |v: Value| {
+            let p = PipelineSettings::from_snapshot(&v);
+            (
+                p.name,
+                p.extract_binary_content,
+                p.reduce_whitespace,
+                p.run_ml_inference,
+                p.name_note.is_some(),
+            )
+        };
+        let default = Some(DEFAULT_PIPELINE.to_string());
+        assert_eq!(read(json!({})), (default.clone(), true, true, true, false));
+        assert_eq!(read(Value::Null), (default, true, true, true, false));
+        assert_eq!(
+            read(
+                json!({"name": null, "extract_binary_content": null, "reduce_whitespace": null,
+                        "run_ml_inference": null})
+            ),
+            (None, false, false, false, false)
+        );
+        assert_eq!(
+            read(
+                json!({"name": "", "extract_binary_content": 1, "reduce_whitespace": "",
+                        "run_ml_inference": false})
+            ),
+            (None, true, false, false, true)
+        );
+        assert_eq!(read(json!({"name": 7})).4, true);
+        assert_eq!(read(json!({"name": "mine"})).0.as_deref(), Some("mine"));
     }
 }

@@ -105,6 +105,9 @@ impl SyncEngine for ContentEngine {
             existing
         };
         let pipeline = PipelineSettings::from_snapshot(&snapshot.pipeline);
+        if let Some(note) = &pipeline.name_note {
+            tracing::warn!(%index, "{note}");
+        }
         let rules = if ctx.connector.doc.sync_rules_enabled() {
             SyncRules::from_filter(&snapshot.filtering).map_err(SyncError::InvalidFiltering)?
         } else {
@@ -116,7 +119,7 @@ impl SyncEngine for ContentEngine {
         let sink = Sink::new(
             data.clone(),
             &index,
-            Some(&pipeline.name),
+            pipeline.name.as_deref(),
             SinkSettings::from_config(bulk),
             ctx.stats.clone(),
         );

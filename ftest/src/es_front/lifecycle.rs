@@ -18,6 +18,7 @@ use super::info::ClusterIdentity;
 use super::ingest::PipelineStore;
 use super::osmem::{OsmemChild, OsmemError};
 use super::proxy::Upstream;
+use super::request_log::RequestLog;
 use super::server::{router, FrontState};
 
 /// How long in-flight requests may take to finish once a stop is requested.
@@ -91,6 +92,7 @@ impl Front {
             upstream: Upstream::new(&osmem.url)?,
             pipelines: PipelineStore::with_builtins(),
             faults: FaultStore::default(),
+            requests: RequestLog::default(),
         });
         let addr = format!("{host}:{port}");
         let listener = TcpListener::bind(&addr)

@@ -3,12 +3,12 @@
 //! ES identity and license, Basic and API key authentication, a simple role/privilege model for API keys,
 //! compatibility media types, the connector system index templates, the Connector API (`/_connector*`,
 //! stored in the connector system indices), ingest pipelines (`/_ingest/pipeline`, run on the write path)
-//! and test-only fault injection (`/_standin/faults`). Everything else is osmem's.
+//! and test-only hooks (`/_standin/faults`, `/_standin/requests`). Everything else is osmem's.
 //!
 //! Code map: `lifecycle` (start/stop), `osmem` (child process), `server` (request pipeline), `media`,
 //! `auth`, `privileges` + `actions` + `roles` + `authz` + `bulk` (authorization), `security` + `api_keys` (security APIs),
 //! `info` (`/`, `/_license`), `connector_api`, `templates`, `ingest` (pipelines), `writes` (bulk and document
-//! writes: faults, pipelines), `faults` (test hooks), `proxy`, `errors`, `random`.
+//! writes: faults, pipelines), `faults` + `request_log` (test hooks), `proxy`, `errors`, `random`.
 
 mod actions;
 mod api_keys;
@@ -26,6 +26,7 @@ mod osmem;
 mod privileges;
 mod proxy;
 mod random;
+mod request_log;
 mod roles;
 mod security;
 mod server;

@@ -24,6 +24,7 @@ use super::info::ClusterIdentity;
 use super::ingest::PipelineStore;
 use super::media;
 use super::proxy::{Upstream, UpstreamResponse};
+use super::request_log::RequestLog;
 use super::{connector_api, security, templates, writes};
 
 /// Largest request body accepted. ES defaults to 100 MiB (`http.max_content_length`); bulk requests from the
@@ -38,6 +39,7 @@ pub(crate) struct FrontState {
     pub(crate) upstream: Upstream,
     pub(crate) pipelines: PipelineStore,
     pub(crate) faults: FaultStore,
+    pub(crate) requests: RequestLog,
 }
 
 pub(crate) fn router(state: Arc<FrontState>) -> Router {
@@ -47,6 +49,7 @@ pub(crate) fn router(state: Arc<FrontState>) -> Router {
 async fn handle(State(state): State<Arc<FrontState>>, request: Request) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
     let (mut response, principal) = match respond(&state, request).await {
         Ok(done) => done,
         Err(err) => (err.into_response(), None),
@@ -55,6 +58,11 @@ async fn handle(State(state): State<Arc<FrontState>>, request: Request) -> Respo
         "x-elastic-product",
         HeaderValue::from_static("Elasticsearch"),
     );
+    if !path.starts_with("/_standin/requests") {
+        state
+            .requests
+            .record(&method, &path, query.as_deref(), response.status().as_u16());
+    }
     // Never the credentials: only who (user name or key id) did what.
     tracing::debug!(
         %method,
@@ -178,7 +186,11 @@ async fn route(
                 principal.denial_subject()
             )));
         }
-        let (status, answer) = state.faults.handle(method, path, &body)?;
+        let (status, answer) = if path.trim_end_matches('/') == "/_standin/requests" {
+            state.requests.handle(method)?
+        } else {
+            state.faults.handle(method, path, &body)?
+        };
         return Ok(json_response(status, &answer));
     }
     if let Some(target) = writes::doc_target(method, path) {
