@@ -420,6 +420,71 @@ async fn edited_filtering_draft_is_validated(mode: Mode) {
     svc.stop().await;
     assert_eq!(c["filtering"][0]["draft"]["validation"]["state"], "valid");
     assert_eq!(c["filtering"][0]["active"]["rules"][0]["id"], "r1");
+    // The check-in just before a validation changes the connector's version: the result is written against a
+    // fresh copy, never refused as a conflict (which used to cost a pass and an error in the loop's budget).
+    let conflicts: Vec<Value> =
+        h.es.requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r["status"] == 409)
+            .collect();
+    assert!(conflicts.is_empty(), "{conflicts:?}");
+}
+
+async fn access_control_jobs_end_in_error(mode: Mode) {
+    let h = Harness::start(mode).await;
+    let mut doc = connector_doc("connected", configured_teams());
+    // Even a connector whose features claim DLS: the Teams source has none, so nothing may be crawled.
+    doc["features"]["document_level_security"]["enabled"] = json!(true);
+    h.put_connector(doc).await;
+    let job_id = h.create_job(JobType::AccessControl).await;
+    let svc = spawn(
+        &h,
+        Behaviour::Quick {
+            indexed: 5,
+            deleted: 0,
+        },
+        &[ServiceAction::SyncAccessControl],
+    );
+    let job = wait_for(WAIT, "a terminal job", || async {
+        let j = h.job(&job_id).await;
+        (j["status"] == "error").then_some(j)
+    })
+    .await;
+    svc.stop().await;
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("UnsupportedJobType: access control syncs are not available for Microsoft Teams connectors"),
+        "{error}"
+    );
+    assert_eq!(job["indexed_document_count"], 0, "the engine never ran");
+    let (status, _) = h
+        .send(
+            reqwest::Method::HEAD,
+            "/.search-acl-filter-search-teams",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "no access-control index is created");
+    let c = h.connector().await;
+    assert_eq!(c["last_access_control_sync_status"], "error");
+    assert_eq!(c["last_access_control_sync_error"], error);
+}
+
+async fn a_connector_without_status_is_validated(mode: Mode) {
+    let h = Harness::start(mode).await;
+    h.put_connector(connector_doc("connected", configured_teams()))
+        .await;
+    let mut doc = h.connector().await;
+    doc["status"] = Value::Null;
+    h.put_connector(doc).await;
+    let svc = spawn(&h, Behaviour::Fail("unused"), &[ServiceAction::Schedule]);
+    wait_for(WAIT, "connected", || async {
+        (h.connector().await["status"] == "connected").then_some(())
+    })
+    .await;
+    svc.stop().await;
 }
 
 async fn invalid_schedule_is_a_connector_error(mode: Mode) {
@@ -520,4 +585,6 @@ both_modes!(
     edited_filtering_draft_is_validated,
     invalid_schedule_is_a_connector_error,
     cleanup_fails_orphaned_and_idle_jobs,
+    access_control_jobs_end_in_error,
+    a_connector_without_status_is_validated,
 );

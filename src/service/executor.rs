@@ -112,10 +112,10 @@ async fn poll(
             .as_ref()
             .and_then(|c| c.service_type.clone())
             .unwrap_or_default();
-        if sources::find(&service_type).is_none() {
+        let Some(source) = sources::find(&service_type) else {
             tracing::error!(job_id = %job.id, "Job has unknown service type `{service_type}`; skipping it");
             continue;
-        }
+        };
         let Some(connector) = store
             .get_connector(job.connector_id().unwrap_or_default())
             .await?
@@ -124,9 +124,11 @@ async fn poll(
         };
         let busy = match kind {
             JobKind::Content => connector.doc.last_sync_status == Some(JobStatus::InProgress),
-            // Access-control jobs wait until document-level security is enabled on the connector.
+            // Access-control jobs wait until document-level security is enabled on the connector. A source
+            // without access control never gets there, so its jobs run and end in a clear error instead of
+            // staying pending forever (the reference) or crawling content into the ACL index.
             JobKind::AccessControl => {
-                !connector.doc.dls_enabled()
+                (source.supports_access_control() && !connector.doc.dls_enabled())
                     || connector.doc.last_access_control_sync_status == Some(JobStatus::InProgress)
             }
         };

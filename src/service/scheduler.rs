@@ -109,8 +109,9 @@ async fn handle(
     if first_sight || stale {
         ctx.protocol.check_in(&id, ctx.clock.now()).await?;
     }
-    let status = connector.doc.status.unwrap_or(ConnectorStatus::Created);
-    if status.awaits_user() {
+    // A null (or absent) status is the reference's `UNSET`, which it validates like any configured connector;
+    // only `created` and `needs_configuration` wait for the user.
+    if let Some(status) = connector.doc.status.filter(|s| s.awaits_user()) {
         tracing::debug!(connector_id = %id, status = status.as_str(), "Waiting for the connector to be configured");
         return Ok(());
     }
@@ -190,7 +191,7 @@ async fn check(ctx: &Context, connector: &Connector) -> Result<Result<(), String
         return Ok(Err(message));
     }
     if connector.doc.sync_rules_enabled() {
-        validate_edited_draft(ctx, connector).await?;
+        validate_edited_draft(ctx, &connector.id).await?;
     }
     Ok(Ok(()))
 }
@@ -210,18 +211,27 @@ fn invalid_schedule(connector: &Connector) -> Option<String> {
         })
 }
 
-async fn validate_edited_draft(ctx: &Context, connector: &Connector) -> Result<(), EsError> {
-    let Some(draft) = connector.doc.default_filtering().map(|f| &f["draft"]) else {
-        return Ok(());
-    };
-    if draft["validation"]["state"] != json!(ValidationState::Edited) {
-        return Ok(());
-    }
-    let result = rules::validate(draft);
-    tracing::info!(connector_id = %connector.id, state = ?result.state, "Validated the edited sync rules draft");
-    ctx.protocol
-        .write_filtering_validation(connector, &result)
-        .await
+/// Validates an edited DEFAULT draft and writes the result (OCC-retried, as the reference does). The connector is
+/// re-read first: the check-in moments before changed its version, so writing against the copy this pass started
+/// with would be refused with a 409 in direct-index mode; and a draft edited again since is the one validated.
+async fn validate_edited_draft(ctx: &Context, connector_id: &str) -> Result<(), EsError> {
+    occ_retry(|| async {
+        let Some(connector) = ctx.protocol.store().get_connector(connector_id).await? else {
+            return Ok(());
+        };
+        let Some(draft) = connector.doc.default_filtering().map(|f| &f["draft"]) else {
+            return Ok(());
+        };
+        if draft["validation"]["state"] != json!(ValidationState::Edited) {
+            return Ok(());
+        }
+        let result = rules::validate(draft);
+        tracing::info!(connector_id = %connector.id, state = ?result.state, "Validated the edited sync rules draft");
+        ctx.protocol
+            .write_filtering_validation(&connector, &result)
+            .await
+    })
+    .await
 }
 
 /// Writes `status`/`error` only when they change (the reference rewrote them on every poll).

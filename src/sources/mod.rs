@@ -22,6 +22,13 @@ pub const REGISTRY: &[SourceInfo] = &[SourceInfo {
     features: teams::features,
 }];
 
+impl SourceInfo {
+    /// Whether the source can run access-control syncs (document-level security), per its `features`.
+    pub fn supports_access_control(&self) -> bool {
+        (self.features)()["document_level_security"]["enabled"] == Value::Bool(true)
+    }
+}
+
 pub fn service_types() -> Vec<&'static str> {
     REGISTRY.iter().map(|s| s.service_type).collect()
 }

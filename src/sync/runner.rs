@@ -198,6 +198,15 @@ impl Runner {
     async fn preflight(&self, job: &SyncJob) -> Result<Connector, SyncError> {
         let snapshot = job.doc.connector.clone().unwrap_or_default();
         let service_type = snapshot.service_type.unwrap_or_default();
+        if job.job_type() == JobType::AccessControl {
+            let source = crate::sources::find(&service_type);
+            if !source.is_some_and(|s| s.supports_access_control()) {
+                let name = source.map_or(service_type.as_str(), |s| s.display_name);
+                return Err(SyncError::UnsupportedJobType(format!(
+                    "access control syncs are not available for {name} connectors: this service does not support document-level security for them yet"
+                )));
+            }
+        }
         let configuration = snapshot.configuration.unwrap_or_default();
         super::check_configuration(self.engine.as_ref(), &service_type, &configuration)
             .await
