@@ -261,3 +261,100 @@ async fn a_null_pipeline_name_sends_bulk_without_a_pipeline() {
     assert_eq!(source["_extract_binary_content"], true, "{source}");
     assert_eq!(source["_run_ml_inference"], false, "{source}");
 }
+
+/// A connector the Python service created (its five fields, its schema, a label the user changed) is repaired
+/// once: this service's fields are added, `secret_value` stops being required and username/password apply to
+/// delegated sign-in only, so certificate sign-in works without a dummy secret. Nothing the user changed is
+/// reset, and later passes write nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_from_the_python_service_migrates_to_certificate_sign_in() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test-certificate");
+    let fx = GraphFixture::start(GraphOptions {
+        client_cert_public_key: Some(dir.join("public.pem")),
+        ..GraphOptions::default()
+    })
+    .expect("start the Graph fixture");
+    let h = Harness::start(Mode::Direct).await;
+    let python_field = |label: &str, order: u32, sensitive: bool, value: &str| {
+        json!({"default_value": null, "depends_on": [], "display": "text", "label": label, "options": [],
+               "order": order, "required": true, "sensitive": sensitive, "tooltip": null, "type": "str",
+               "ui_restrictions": [], "validations": [], "value": value})
+    };
+    let values: std::collections::HashMap<_, _> = fx.connector_values().into_iter().collect();
+    let configuration = json!({
+        "tenant_id": python_field("Directory (tenant) ID", 1, false, &values["tenant_id"]),
+        "client_id": python_field("Client ID", 2, false, &values["client_id"]),
+        "secret_value": python_field("Secret value", 3, true, ""),
+        "username": python_field("Username", 4, false, ""),
+        "password": python_field("Password", 5, true, ""),
+    });
+    h.put_connector(connector_doc("configured", configuration))
+        .await;
+    let mut factory = TeamsFactory::default();
+    factory.graph.retry_delay = Duration::from_millis(20);
+    let engine = Arc::new(ContentEngine::new(Arc::new(factory)));
+    let svc = h.spawn_with(engine, &[ServiceAction::Schedule]);
+
+    // First pass: repaired (and, with no secret or password yet, a configuration error).
+    let c = wait_for(Duration::from_secs(30), "the repaired schema", || async {
+        let c = h.connector().await;
+        c["configuration"]["auth_method"].is_object().then_some(c)
+    })
+    .await;
+    let cfg = &c["configuration"];
+    assert_eq!(cfg["tenant_id"]["label"], "Directory (tenant) ID", "kept");
+    assert_eq!(cfg["secret_value"]["required"], false);
+    assert_eq!(cfg["username"]["depends_on"][0]["value"], "delegated");
+    assert_eq!(cfg["password"]["depends_on"][0]["value"], "delegated");
+
+    // The user picks certificate sign-in in Kibana; no secret, username or password is typed.
+    let mut c = c;
+    let cfg = &mut c["configuration"];
+    cfg["auth_method"]["value"] = json!("app_certificate");
+    cfg["certificate_private_key"]["value"] =
+        json!(std::fs::read_to_string(dir.join("key.pem")).unwrap());
+    cfg["certificate_thumbprint"]["value"] = json!(std::fs::read_to_string(dir.join("thumbprint"))
+        .unwrap()
+        .trim());
+    cfg["graph_url"]["value"] = json!(values["graph_url"]);
+    cfg["login_url"]["value"] = json!(values["login_url"]);
+    h.put_connector(c).await;
+    let c = wait_for(Duration::from_secs(30), "connected", || async {
+        let c = h.connector().await;
+        (c["status"] == "connected").then_some(c)
+    })
+    .await;
+    assert!(c["error"].is_null(), "{}", c["error"]);
+
+    // Later passes leave the document alone: no configuration rewrite on every poll.
+    let (_, before) = h
+        .send(
+            reqwest::Method::GET,
+            &format!("/.elastic-connectors/_doc/{}", common::CID),
+            None,
+        )
+        .await;
+    let searches = |requests: &[Value]| {
+        requests
+            .iter()
+            .filter(|r| r["path"] == "/.elastic-connectors/_search")
+            .count()
+    };
+    let seen = searches(&h.es.requests().await.unwrap());
+    wait_for(
+        Duration::from_secs(30),
+        "three more scheduler passes",
+        || async { (searches(&h.es.requests().await.unwrap()) >= seen + 3).then_some(()) },
+    )
+    .await;
+    let (_, after) = h
+        .send(
+            reqwest::Method::GET,
+            &format!("/.elastic-connectors/_doc/{}", common::CID),
+            None,
+        )
+        .await;
+    svc.stop().await;
+    assert_eq!(before["_seq_no"], after["_seq_no"], "{after}");
+}

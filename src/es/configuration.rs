@@ -27,42 +27,53 @@ fn schema_defaults(field: &str) -> Map<String, Value> {
     }
 }
 
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
+/// A deliberate change of one schema property of a field both this service and the reference define (for
+/// example `secret_value.required`: `true` there, `false` here because certificate sign-in needs no secret).
+/// It is applied only while the stored property still holds the reference's value, so a connector created by
+/// the Python service gets it once, and nothing a user or Kibana set is overwritten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaMigration {
+    pub field: String,
+    pub key: String,
+    pub from: Value,
+    pub to: Value,
 }
 
 /// The stored configuration brought in line with the source's `defaults`, or `None` if nothing changes:
-/// missing fields are added with their default entry; schema properties (everything but `value`) that differ
-/// from a truthy default are reset to it; schema keys missing from any field are filled in. Values are kept.
+/// missing fields are added with their default entry, schema keys absent from a field are filled in (from the
+/// field's default entry, else the generic schema), and `migrations` whose `from` value is still stored are
+/// applied. Nothing present is reset: labels, order, tooltips and values stay as the user or Kibana left them
+/// (the reference reset every differing property to the default, on every poll that found a missing field).
 pub fn repair(
     current: &Map<String, Value>,
     defaults: &Map<String, Value>,
+    migrations: &[SchemaMigration],
 ) -> Option<Map<String, Value>> {
     let mut out = current.clone();
     for (name, default) in defaults {
-        let Some(entry) = out.get_mut(name).and_then(Value::as_object_mut) else {
+        if !out.get(name).is_some_and(Value::is_object) {
             out.insert(name.clone(), default.clone());
-            continue;
-        };
-        if let Some(default) = default.as_object() {
-            for (key, want) in default {
-                if key != "value" && truthy(want) && entry.get(key) != Some(want) {
-                    entry.insert(key.clone(), want.clone());
-                }
-            }
         }
     }
     for (name, entry) in out.iter_mut() {
-        if let Some(entry) = entry.as_object_mut() {
-            for (key, default) in schema_defaults(name) {
-                entry.entry(key).or_insert(default);
+        let Some(entry) = entry.as_object_mut() else {
+            continue;
+        };
+        if let Some(default) = defaults.get(name).and_then(Value::as_object) {
+            for (key, value) in default {
+                if !entry.contains_key(key) {
+                    entry.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        for (key, value) in schema_defaults(name) {
+            entry.entry(key).or_insert(value);
+        }
+    }
+    for m in migrations {
+        if let Some(entry) = out.get_mut(&m.field).and_then(Value::as_object_mut) {
+            if entry.get(&m.key) == Some(&m.from) {
+                entry.insert(m.key.clone(), m.to.clone());
             }
         }
     }
@@ -264,32 +275,56 @@ mod tests {
     }
 
     #[test]
-    fn repair_adds_missing_fields_keeps_values_and_resets_schema() {
+    fn repair_adds_missing_fields_and_keys_but_resets_nothing() {
         let defaults = teams_defaults();
         let mut stored = defaults.clone();
         stored.remove("password");
         stored["tenant_id"]["value"] = json!("t-1");
         stored["tenant_id"]["label"] = json!("Tenant");
+        stored["tenant_id"]["order"] = json!(9);
+        stored["client_id"]["tooltip"] = json!("Our app's id");
         stored["client_id"]
             .as_object_mut()
             .unwrap()
-            .remove("tooltip");
-        let repaired = repair(&stored, &defaults).expect("changes");
+            .remove("ui_restrictions");
+        let repaired = repair(&stored, &defaults, &[]).expect("changes");
         assert_eq!(repaired["password"], defaults["password"]);
         assert_eq!(repaired["tenant_id"]["value"], "t-1");
-        assert_eq!(repaired["tenant_id"]["label"], "Tenant ID");
-        assert!(repaired["client_id"]["tooltip"].is_null());
-        assert!(repaired["client_id"]
-            .as_object()
-            .unwrap()
-            .contains_key("tooltip"));
-        assert_eq!(repair(&repaired, &defaults), None, "idempotent");
+        assert_eq!(repaired["tenant_id"]["label"], "Tenant", "kept");
+        assert_eq!(repaired["tenant_id"]["order"], 9, "kept");
+        assert_eq!(repaired["client_id"]["tooltip"], "Our app's id", "kept");
+        assert_eq!(repaired["client_id"]["ui_restrictions"], json!([]));
+        assert_eq!(repair(&repaired, &defaults, &[]), None, "idempotent");
+
+        // A complete configuration with a user's changes is left alone.
+        let mut edited = defaults.clone();
+        edited["username"]["label"] = json!("Service account");
+        assert_eq!(repair(&edited, &defaults, &[]), None);
+    }
+
+    #[test]
+    fn migrations_apply_only_over_the_reference_value() {
+        let defaults = teams_defaults();
+        let to_false = SchemaMigration {
+            field: "secret_value".into(),
+            key: "required".into(),
+            from: json!(true),
+            to: json!(false),
+        };
+        let mut stored = defaults.clone();
+        stored["secret_value"]["required"] = json!(true);
+        let repaired = repair(&stored, &defaults, std::slice::from_ref(&to_false)).unwrap();
+        assert_eq!(repaired["secret_value"]["required"], false);
+        assert_eq!(repair(&repaired, &defaults, &[to_false.clone()]), None);
+        let mut other = defaults.clone();
+        other["secret_value"]["required"] = json!("yes");
+        assert_eq!(repair(&other, &defaults, &[to_false]), None);
     }
 
     #[test]
     fn repair_fills_schema_of_unknown_fields() {
         let stored = map(json!({"extra": {"value": "x"}}));
-        let repaired = repair(&stored, &Map::new()).unwrap();
+        let repaired = repair(&stored, &Map::new(), &[]).unwrap();
         assert_eq!(repaired["extra"]["label"], "EXTRA");
         assert_eq!(repaired["extra"]["value"], "x");
         assert_eq!(repaired["extra"]["type"], "str");

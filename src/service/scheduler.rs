@@ -157,7 +157,9 @@ async fn prepare(ctx: &Context, id: &str) -> Result<Option<Connector>, EsError> 
     if stored.is_empty() {
         update.insert("configuration".into(), Value::Object(defaults));
         update.insert("status".into(), json!(ConnectorStatus::NeedsConfiguration));
-    } else if let Some(repaired) = configuration::repair(&stored, &defaults) {
+    } else if let Some(repaired) =
+        configuration::repair(&stored, &defaults, &(source.schema_migrations)())
+    {
         update.insert("configuration".into(), Value::Object(repaired));
     }
     if configured.is_some() {

@@ -5,6 +5,8 @@ pub mod teams;
 
 use serde_json::Value;
 
+use crate::es::configuration::SchemaMigration;
+
 /// What the service needs to know about a source before it can run one.
 pub struct SourceInfo {
     pub service_type: &'static str,
@@ -13,6 +15,8 @@ pub struct SourceInfo {
     pub default_configuration: fn() -> Value,
     /// The `features` object written to its connectors.
     pub features: fn() -> Value,
+    /// Schema changes this service made to fields the reference defines, applied to connectors it created.
+    pub schema_migrations: fn() -> Vec<SchemaMigration>,
 }
 
 pub const REGISTRY: &[SourceInfo] = &[SourceInfo {
@@ -20,6 +24,7 @@ pub const REGISTRY: &[SourceInfo] = &[SourceInfo {
     display_name: teams::DISPLAY_NAME,
     default_configuration: teams::default_configuration,
     features: teams::features,
+    schema_migrations: teams::schema_migrations,
 }];
 
 impl SourceInfo {

@@ -14,6 +14,7 @@ pub use source::{TeamsFactory, TeamsSource};
 use serde_json::{json, Map, Value};
 
 use self::auth::AuthMethod;
+use crate::es::configuration::SchemaMigration;
 
 pub const SERVICE_TYPE: &str = "microsoft_teams";
 pub const DISPLAY_NAME: &str = "Microsoft Teams";
@@ -124,9 +125,70 @@ pub fn default_configuration() -> Value {
     Value::Object(map)
 }
 
+/// Where this service's schema departs from the reference's for the reference's own five fields: every property
+/// of [`default_configuration`] that differs from the reference's generated field becomes a migration, so a
+/// connector created by the Python service can use certificate sign-in (no secret required, username and password
+/// only for delegated sign-in) without anyone typing a dummy value.
+pub fn schema_migrations() -> Vec<SchemaMigration> {
+    let ours = default_configuration();
+    let mut out = Vec::new();
+    for (name, label, order, sensitive) in FIELDS {
+        let reference = field(label, *order, *sensitive);
+        let Some(reference) = reference.as_object() else {
+            continue;
+        };
+        for (key, from) in reference {
+            let to = &ours[*name][key];
+            if key != "value" && to != from {
+                out.push(SchemaMigration {
+                    field: name.to_string(),
+                    key: key.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn migrations_cover_exactly_what_differs_from_the_reference() {
+        let mut got: Vec<(String, String, Value, Value)> = schema_migrations()
+            .into_iter()
+            .map(|m| (m.field, m.key, m.from, m.to))
+            .collect();
+        got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let delegated = json!([{"field": "auth_method", "value": "delegated"}]);
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "password".into(),
+                    "depends_on".into(),
+                    json!([]),
+                    delegated.clone()
+                ),
+                (
+                    "secret_value".into(),
+                    "required".into(),
+                    json!(true),
+                    json!(false)
+                ),
+                (
+                    "secret_value".into(),
+                    "tooltip".into(),
+                    Value::Null,
+                    default_configuration()["secret_value"]["tooltip"].clone()
+                ),
+                ("username".into(), "depends_on".into(), json!([]), delegated),
+            ]
+        );
+    }
 
     #[test]
     fn default_configuration_matches_the_reference_schema() {
