@@ -315,7 +315,10 @@ mod tests {
         stored["secret_value"]["required"] = json!(true);
         let repaired = repair(&stored, &defaults, std::slice::from_ref(&to_false)).unwrap();
         assert_eq!(repaired["secret_value"]["required"], false);
-        assert_eq!(repair(&repaired, &defaults, &[to_false.clone()]), None);
+        assert_eq!(
+            repair(&repaired, &defaults, std::slice::from_ref(&to_false)),
+            None
+        );
         let mut other = defaults.clone();
         other["secret_value"]["required"] = json!("yes");
         assert_eq!(repair(&other, &defaults, &[to_false]), None);
