@@ -31,7 +31,7 @@ struct Cli {
     config_file: PathBuf,
     /// What to run; repeatable. Default: schedule, sync_content, sync_access_control and cleanup.
     /// `list` and `config` run alone.
-    #[arg(long, value_enum, value_name = "ACTION")]
+    #[arg(long, value_enum, value_name = "ACTION", ignore_case = true)]
     action: Vec<Action>,
     /// With `--action config`: the service type whose default configuration to print.
     #[arg(long, value_name = "TYPE")]

@@ -107,13 +107,16 @@ fn config_action_prints_the_default_configuration() {
 #[test]
 fn list_action_needs_no_config_file() {
     let dir = tempfile::tempdir().unwrap();
-    let o = run(&["--action", "list"], dir.path());
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("Microsoft Teams (microsoft_teams)"),
-        "{}",
-        stdout(&o)
-    );
+    // Any case, as the Python service accepts it.
+    for action in ["list", "LIST", "List"] {
+        let o = run(&["--action", action], dir.path());
+        assert!(o.status.success(), "{action}: {}", stderr(&o));
+        assert!(
+            stdout(&o).contains("Microsoft Teams (microsoft_teams)"),
+            "{}",
+            stdout(&o)
+        );
+    }
 }
 
 #[test]

@@ -322,3 +322,49 @@ async fn cancellation_aborts_the_wait() {
         .expect("aborted promptly");
     assert!(matches!(result, Err(PreflightError::Aborted)), "{result:?}");
 }
+
+/// `elasticsearch.retry_on_timeout`: a request that times out is tried again only when it is true (the default).
+#[tokio::test]
+async fn timeouts_are_retried_only_with_retry_on_timeout() {
+    for (retry_on_timeout, attempts) in [(true, 3), (false, 1)] {
+        // A server that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(socket);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = format!(
+            "elasticsearch:\n  host: http://127.0.0.1:{port}\n  request_timeout: 0.2\n  max_retries: 3\n  \
+             retry_interval: 0.01\n  retry_on_timeout: {retry_on_timeout}\n\
+             connectors:\n  - connector_id: c1\n    service_type: microsoft_teams\n"
+        );
+        let path = dir.path().join("config.yml");
+        std::fs::write(&path, yaml).unwrap();
+        let env = Environment {
+            vars: Default::default(),
+            cwd: dir.path().into(),
+        };
+        let cfg = config::load_with(&path, &env).expect("valid config");
+        let client = EsClient::new(&cfg.elasticsearch).unwrap();
+        let result = tokio::time::timeout(
+            FAIL_FAST,
+            client.request(elasticsearch::http::Method::Get, "/", &[], None),
+        )
+        .await
+        .expect("gives up");
+        assert!(matches!(result, Err(EsError::Timeout { .. })), "{result:?}");
+        assert_eq!(
+            accepted.load(std::sync::atomic::Ordering::SeqCst),
+            attempts,
+            "retry_on_timeout: {retry_on_timeout}"
+        );
+        server.abort();
+    }
+}

@@ -160,6 +160,9 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
         warnings.push(format!("{key}: unknown configuration key, ignored"));
     }
 
+    if let Some(x) = &raw.extraction_service {
+        warnings.extend(ignored_extraction_settings(x));
+    }
     let connectors = connectors(&raw, &mut warnings);
     let config = Config {
         path: path.into(),
@@ -175,6 +178,25 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
     };
     config.check_values()?;
     Ok(config)
+}
+
+/// `extraction_service` settings the reference reads for streaming files to the extraction service. This service
+/// extracts text itself, in-process (`use_text_extraction_service`), so they change nothing: say so when one is
+/// set to something other than its default, rather than ignore it silently.
+fn ignored_extraction_settings(x: &ExtractionServiceConfig) -> Vec<String> {
+    let defaults = ExtractionServiceConfig::default();
+    let why = "has no effect here: this service extracts text in-process and never sends files to the extraction service";
+    let mut out = Vec::new();
+    if x.use_file_pointers != defaults.use_file_pointers {
+        out.push(format!("extraction_service.use_file_pointers: {why}"));
+    }
+    if x.stream_chunk_size != defaults.stream_chunk_size {
+        out.push(format!("extraction_service.stream_chunk_size: {why}"));
+    }
+    if x.shared_volume_dir != defaults.shared_volume_dir {
+        out.push(format!("extraction_service.shared_volume_dir: {why}"));
+    }
+    out
 }
 
 fn flag(value: Option<&String>) -> bool {
@@ -290,6 +312,12 @@ impl Config {
                     format!("`{}` is not a URL: {e}", es.host),
                 ))
             }
+        }
+        if self.service.fips_mode {
+            return Err(self.invalid(
+                "service.fips_mode",
+                "true is not supported: this build's TLS and crypto libraries are not FIPS 140 validated, so it cannot guarantee FIPS mode; set it to false or run a FIPS-validated deployment",
+            ));
         }
         if es.backoff_multiplier < 1.0 || !es.backoff_multiplier.is_finite() {
             return Err(self.invalid("elasticsearch.backoff_multiplier", "must be a number ≥ 1"));

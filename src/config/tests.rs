@@ -520,3 +520,35 @@ fn alias_bombs_are_rejected_not_expanded() {
     let e = Fixture::new().error(&yaml);
     assert!(e.contains("invalid YAML"), "{e}");
 }
+
+#[test]
+fn fips_mode_true_is_refused_naming_the_key() {
+    let f = Fixture::new();
+    let e = f.error("service:\n  fips_mode: true\n");
+    assert!(e.contains("service.fips_mode") && e.contains("FIPS"), "{e}");
+    assert!(f.load("service:\n  fips_mode: false\n").is_ok());
+}
+
+#[test]
+fn extraction_streaming_settings_are_named_as_ignored() {
+    let c = Fixture::new()
+        .load("extraction_service:\n  host: http://localhost:8090\n  use_file_pointers: true\n  stream_chunk_size: 1024\n  shared_volume_dir: /data\n")
+        .unwrap();
+    for key in [
+        "extraction_service.use_file_pointers",
+        "extraction_service.stream_chunk_size",
+        "extraction_service.shared_volume_dir",
+    ] {
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.starts_with(key) && w.contains("no effect")),
+            "{key}: {:?}",
+            c.warnings
+        );
+    }
+    let defaults = Fixture::new()
+        .load("extraction_service:\n  host: http://localhost:8090\n")
+        .unwrap();
+    assert!(defaults.warnings.is_empty(), "{:?}", defaults.warnings);
+}

@@ -28,6 +28,8 @@ pub struct EsClient {
     /// The host URL without any credentials, for messages.
     host: String,
     retry: RetryPolicy,
+    /// `elasticsearch.retry_on_timeout`: whether a request that timed out is tried again.
+    retry_on_timeout: bool,
 }
 
 /// Application-level retry of every protocol call (spec §4.5): up to `attempts` tries in all, sleeping
@@ -117,11 +119,18 @@ impl EsClient {
                 attempts: cfg.max_retries.max(1),
                 interval: cfg.retry_interval.get(),
             },
+            retry_on_timeout: cfg.retry_on_timeout,
         })
     }
 
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// Whether `failure` is worth another try: it can heal, and it is not a timeout the config says to give up on.
+    fn retries(&self, failure: &EsError) -> bool {
+        failure.is_retryable()
+            && (self.retry_on_timeout || !matches!(failure, EsError::Timeout { .. }))
     }
 
     /// The same client with another retry policy (tests use a zero interval).
@@ -147,7 +156,7 @@ impl EsClient {
                 Ok((status, body)) => EsError::from_response(status, &body.to_string()),
                 Err(e) => e,
             };
-            if !failure.is_retryable() || attempt >= self.retry.attempts {
+            if !self.retries(&failure) || attempt >= self.retry.attempts {
                 return Err(failure);
             }
             let pause = self.retry.interval * attempt;
@@ -241,7 +250,7 @@ impl EsClient {
                 },
                 Err(e) => self.transport_error(&e),
             };
-            if !failure.is_retryable() || attempt >= self.retry.attempts {
+            if !self.retries(&failure) || attempt >= self.retry.attempts {
                 return Err(failure);
             }
             let pause = self.retry.interval * attempt;
