@@ -1,7 +1,7 @@
 # Everything a developer or CI runs. `make run` is the demo; `make test` is what CI (.ci/run) runs.
 CARGO ?= cargo
 
-.PHONY: build test lint unit ftest docker-lint run es-install es-up es-down clean bench bench-engine bench-extract bench-source bench-e2e
+.PHONY: build test lint unit ftest docker-lint docker-check run es-install es-up es-down clean bench bench-engine bench-extract bench-source bench-e2e
 
 ## Release builds: target/release/elastic-ingest and target/release/connectors.
 build:
@@ -14,10 +14,17 @@ test: es-install lint docker-lint
 	$(CARGO) test --locked --workspace
 	$(MAKE) ftest NAME=microsoft_teams DATA_SIZE=small
 	$(MAKE) build
+	$(MAKE) docker-check
 
 ## docker/ without a container engine: hadolint + yamllint, and the image's build command = `make build`'s.
 docker-lint:
 	scripts/docker-lint.sh
+
+## The image's command lines (no arguments; Elastic's documented `/app/bin/elastic-ingest -c /config/config.yml`)
+## run in a root laid out like the image, against the stand-in. Needs root, the release and stand-in binaries.
+docker-check: es-install
+	$(CARGO) build --locked -p ftest --bin es-standin
+	scripts/docker-run-check.py
 
 ## The functional test: make ftest NAME=microsoft_teams [DATA_SIZE=small|medium|large] (default medium).
 NAME ?= microsoft_teams
