@@ -99,11 +99,20 @@ fn level(s: &str) -> Result<LevelFilter, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return bad_arguments(e),
+    };
+    let filebeat = cli.filebeat;
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
-            eprintln!("elastic-ingest: {msg}");
+            // Logging is not set up yet (the config names the level), but a Filebeat reader still gets JSON.
+            if filebeat {
+                eprintln!("{}", logging::ecs_error_line(&msg));
+            } else {
+                eprintln!("elastic-ingest: {msg}");
+            }
             ExitCode::from(2)
         }
         Err(Failure::Runtime(msg)) => {
@@ -112,6 +121,21 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Help and version go to stdout as usual; an argument error with `--filebeat` among the arguments is one ECS
+/// line (clap's first line, without its usage text), else clap's own message. Exit code 2 either way.
+fn bad_arguments(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let filebeat = std::env::args_os().any(|a| a == "--filebeat");
+    if !filebeat || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("{}", logging::ecs_error_line(message));
+    ExitCode::from(2)
 }
 
 enum Failure {
@@ -228,7 +252,9 @@ fn run_service(cli: &Cli) -> Result<(), Failure> {
     let format = if cli.filebeat {
         LogFormat::Ecs
     } else {
-        LogFormat::Human
+        LogFormat::Human {
+            colour: logging::colour_wanted(config.env.no_color),
+        }
     };
     logging::init(
         logging::choose_level(cli_level, service_level),

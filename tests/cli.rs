@@ -1,5 +1,9 @@
 //! The `elastic-ingest` binary as a user runs it: help, version, the `list`/`config` actions, bad input → exit 2
-//! with one clear line, SIGTERM during the wait for Elasticsearch → prompt, clean exit, and no secret in the logs.
+//! with one clear line, SIGTERM during the wait for Elasticsearch → prompt, clean exit, no secret in the logs,
+//! ECS lines with `--filebeat` (also for config errors and for a whole sync), and no colour codes unless a
+//! terminal reads the log.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -7,6 +11,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use common::ecs;
+use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_elastic-ingest");
 
@@ -219,26 +226,135 @@ fn unreachable_elasticsearch_fails_after_the_bounded_wait_without_leaking_secret
     }
 }
 
+/// Every line of `log` checked against the ECS rules, expanded; panics naming the first bad line.
+fn ecs_lines(log: &str) -> Vec<Value> {
+    log.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| ecs::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 #[test]
-fn filebeat_logs_are_json_lines() {
+fn the_ecs_rules_catch_what_they_are_for() {
+    let ok = r#"{"@timestamp":"2024-01-01T00:00:00.000Z","log.level":"info","message":"m","ecs.version":"1.6.0","log":{"logger":"x"},"service":{"type":"t","version":"1"},"labels":{"a":"1"}}"#;
+    assert!(ecs::check_line(ok).is_ok(), "{:?}", ecs::check_line(ok));
+    // (what is replaced, by what, the error that names it)
+    let broken = [
+        (
+            r#""log.level":"info""#,
+            r#""log.level":"warn""#,
+            "log.level",
+        ),
+        (r#","ecs.version":"1.6.0""#, "", "ecs.version"),
+        (r#""labels":{"a":"1"}"#, r#""labels":{"a":1}"#, "labels.a"),
+        (r#""labels":{"a":"1"}"#, r#""host":"h""#, "`host`"),
+        (
+            r#""labels":{"a":"1"}"#,
+            r#""connector_id":"c""#,
+            "`connector_id`",
+        ),
+        (r#""log":{"logger":"x"}"#, r#""log":"x""#, "both"),
+    ];
+    for (original, replacement, expected) in broken {
+        let line = ok.replace(original, replacement);
+        let e = ecs::check_line(&line).expect_err(&line);
+        assert!(e.contains(expected), "{line}: {e}");
+    }
+}
+
+#[test]
+fn filebeat_lines_follow_the_ecs_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = unreachable_config(dir.path(), 0.3);
+    let o = run(
+        &["-c", path.to_str().unwrap(), "--filebeat", "--debug"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let lines = ecs_lines(&stderr(&o));
+    let waiting = lines
+        .iter()
+        .find(|v| v["message"] == "Waiting for Elasticsearch")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    // `host` was a top-level string before: it collided with ECS's `host` object.
+    assert!(ecs::path(waiting, "labels.host").is_some_and(Value::is_string));
+    assert!(lines
+        .iter()
+        .any(|v| v["log"]["level"] == "warning" && v["labels"]["attempt"].is_string()));
+    let last = lines.last().unwrap();
+    assert_eq!(last["log"]["level"], "error", "{last}");
+    assert!(last["message"]
+        .as_str()
+        .unwrap()
+        .contains("did not become available"));
+}
+
+#[test]
+fn config_errors_with_filebeat_are_one_ecs_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, "service:\n  idling: soon\n").unwrap();
+    let o = run(&["-c", path.to_str().unwrap(), "--filebeat"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    let line = &ecs_lines(&e)[0];
+    assert_eq!(line["log"]["level"], "error");
+    let message = line["message"].as_str().unwrap();
+    assert!(
+        message.contains("config.yml") && message.contains("service.idling"),
+        "{message}"
+    );
+
+    let o = run(&["--filebeat", "--log-level", "loud"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.trim().lines().count(), 1, "{e}");
+    assert!(ecs_lines(&e)[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown log level `loud`"));
+}
+
+#[test]
+fn logs_written_to_a_pipe_have_no_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let path = unreachable_config(dir.path(), 0.1);
-    let o = run(&["-c", path.to_str().unwrap(), "--filebeat"], dir.path());
+    let o = run(&["-c", path.to_str().unwrap()], dir.path());
     let e = stderr(&o);
-    let json_lines: Vec<serde_json::Value> = e
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
-        .collect();
-    assert!(
-        json_lines
-            .iter()
-            .any(|v| v["message"] == "Waiting for Elasticsearch"),
-        "{e}"
-    );
-    assert!(json_lines
-        .iter()
-        .all(|v| v.get("@timestamp").is_some() && v.get("log.level").is_some()));
+    assert!(e.contains("Waiting for Elasticsearch"), "{e}");
+    assert!(!e.contains("\x1b["), "escape codes in a piped log: {e:?}");
+}
+
+/// Runs the service with stderr on a pseudo-terminal (util-linux `script`), as a person at a terminal would.
+fn run_on_a_terminal(config: &Path, no_color: Option<&str>) -> String {
+    let mut command = Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("'{BIN}' -c '{}'", config.display()),
+            "/dev/null",
+        ])
+        .env_remove("NO_COLOR")
+        .env_remove("ENV_FILE")
+        .stdin(Stdio::null());
+    if let Some(value) = no_color {
+        command.env("NO_COLOR", value);
+    }
+    let o = command.output().expect("run `script` (util-linux)");
+    stdout(&o)
+}
+
+#[test]
+fn a_terminal_gets_colours_unless_no_color_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = unreachable_config(dir.path(), 0.1);
+    let coloured = run_on_a_terminal(&path, None);
+    assert!(coloured.contains("Waiting for Elasticsearch"), "{coloured}");
+    assert!(coloured.contains("\x1b["), "{coloured:?}");
+    let plain = run_on_a_terminal(&path, Some("1"));
+    assert!(plain.contains("Waiting for Elasticsearch"), "{plain}");
+    assert!(!plain.contains("\x1b["), "{plain:?}");
 }
 
 #[test]

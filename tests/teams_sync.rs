@@ -1,16 +1,18 @@
 //! Teams syncs end to end: the service's job runner, the content engine and the Teams source, against the Graph
 //! fixture server and the Elasticsearch stand-in (both real processes). The index must equal the fixture's
 //! expected documents after a full sync, after mutations, and must never lose a document that still exists when
-//! Graph misbehaves.
+//! Graph misbehaves. What the sync logs (progress, throttling, totals; every line naming its job) is checked on
+//! the ECS lines (`--filebeat` format) of a throttled sync.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{connector_doc, wait_for, Harness, Mode};
+use common::{connector_doc, ecs, wait_for, Harness, Mode, CID};
 use elastic_ingest::es::JobType;
+use elastic_ingest::logging::{self, LogFormat};
 use elastic_ingest::service::ServiceAction;
 use elastic_ingest::sources::teams::TeamsFactory;
 use elastic_ingest::sync::engine::ContentEngine;
@@ -41,10 +43,12 @@ impl Rig {
     }
 
     async fn sync(&self, job_type: JobType) -> Value {
+        self.sync_with(job_type, test_factory()).await.1
+    }
+
+    /// Runs a job with the given source factory; returns its id and final document.
+    async fn sync_with(&self, job_type: JobType, factory: TeamsFactory) -> (String, Value) {
         let job_id = self.h.create_job(job_type).await;
-        let mut factory = TeamsFactory::default();
-        factory.graph.retry_delay = Duration::from_millis(20);
-        factory.graph.max_retry_after = Duration::from_secs(2);
         let engine = Arc::new(ContentEngine::new(Arc::new(factory)));
         let svc = self.h.spawn_with(engine, &[ServiceAction::SyncContent]);
         let job = wait_for(Duration::from_secs(120), "a terminal job", || async {
@@ -57,7 +61,7 @@ impl Rig {
         })
         .await;
         svc.stop().await;
-        job
+        (job_id, job)
     }
 
     async fn indexed(&self) -> Vec<Value> {
@@ -97,6 +101,246 @@ impl Rig {
             })
             .collect()
     }
+}
+
+fn test_factory() -> TeamsFactory {
+    let mut factory = TeamsFactory::default();
+    factory.graph.retry_delay = Duration::from_millis(20);
+    factory.graph.max_retry_after = Duration::from_secs(2);
+    factory
+}
+
+/// Every log line of this test binary from the first call on, as ECS JSON lines (the `--filebeat` format). Tests
+/// running at the same time log into it too: read only your job's lines.
+fn captured_logs() -> LogBuffer {
+    static LOGS: OnceLock<LogBuffer> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = LogBuffer::default();
+        let writer = buffer.clone();
+        let filter = logging::filter(
+            tracing::level_filters::LevelFilter::DEBUG,
+            tracing::level_filters::LevelFilter::INFO,
+        );
+        let subscriber = logging::subscriber(filter, LogFormat::Ecs, move || writer.clone());
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        buffer
+    })
+    .clone()
+}
+
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    /// The lines so far, each checked against the ECS rules and expanded.
+    fn lines(&self) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| ecs::check_line(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+fn label<'a>(line: &'a Value, name: &str) -> &'a str {
+    line["labels"][name].as_str().unwrap_or_default()
+}
+
+fn label_number(line: &Value, name: &str) -> f64 {
+    label(line, name)
+        .parse()
+        .unwrap_or_else(|_| panic!("labels.{name} is a number: {line}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_sync_logs_progress_throttling_and_totals_with_its_ids() {
+    let logs = captured_logs();
+    let rig = Rig::start().await;
+    // One Graph answer in ten is a 429 with `Retry-After: 1`; the client waits at most 50 ms (its cap).
+    rig.fx
+        .set_faults(
+            json!({"error_rate": 0.1, "error_status": 429, "retry_after_secs": 1, "seed": 3}),
+        )
+        .await
+        .unwrap();
+    rig.fx.reset_counters().await.unwrap();
+    let mut factory = test_factory();
+    factory.graph.max_retry_after = Duration::from_millis(50);
+    factory.progress_every = Duration::from_millis(20);
+    let (job_id, job) = rig.sync_with(JobType::Full, factory).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(job["metadata"]["incomplete_listing"].is_null(), "{job}");
+
+    let all = logs.lines();
+    // Every line of the sync engine and the Teams source, of any job in this binary, names its job.
+    for line in &all {
+        let logger = line["log"]["logger"].as_str().unwrap_or_default();
+        if logger.starts_with("elastic_ingest::sync")
+            || logger.starts_with("elastic_ingest::sources")
+        {
+            for id in ["connector_id", "sync_job_id", "index_name"] {
+                assert!(!label(line, id).is_empty(), "no labels.{id}: {line}");
+            }
+        }
+    }
+    let mine: Vec<&Value> = all
+        .iter()
+        .filter(|l| label(l, "sync_job_id") == job_id)
+        .collect();
+    for line in &mine {
+        assert_eq!(label(line, "connector_id"), CID, "{line}");
+        assert_eq!(label(line, "index_name"), INDEX, "{line}");
+    }
+    let with_message = |m: &str| -> Vec<&Value> {
+        mine.iter()
+            .copied()
+            .filter(|l| l["message"].as_str().is_some_and(|t| t.starts_with(m)))
+            .collect()
+    };
+
+    let progress = with_message("Teams crawl progress");
+    assert!(!progress.is_empty(), "no progress line: {mine:#?}");
+    for line in &progress {
+        for field in [
+            "users_done",
+            "users_pending",
+            "teams_done",
+            "teams_pending",
+            "channels_done",
+            "channels_pending",
+            "chats_done",
+            "chats_pending",
+            "downloads",
+            "api_requests",
+            "api_throttled",
+            "api_throttle_wait_s",
+        ] {
+            label_number(line, field);
+        }
+    }
+
+    // The end of the listing: nothing pending, every team and channel the index now holds was listed.
+    let listed = with_message("Teams listing finished");
+    assert_eq!(listed.len(), 1, "{listed:#?}");
+    let listed = listed[0];
+    for pending in [
+        "users_pending",
+        "teams_pending",
+        "channels_pending",
+        "chats_pending",
+    ] {
+        assert_eq!(label(listed, pending), "0", "{listed}");
+    }
+    let indexed = rig.indexed().await;
+    let of_type = |t: &str| indexed.iter().filter(|h| h["_source"]["type"] == t).count() as f64;
+    assert_eq!(
+        label_number(listed, "teams_done"),
+        of_type("Teams"),
+        "{listed}"
+    );
+    assert_eq!(
+        label_number(listed, "channels_done"),
+        of_type("Team Channel"),
+        "{listed}"
+    );
+    assert!(label_number(listed, "chats_done") > 0.0 && label_number(listed, "users_done") > 0.0);
+    assert!(label_number(listed, "downloads") > 0.0, "{listed}");
+
+    // The first throttling, once, with its endpoint class and the (capped) wait.
+    let first = with_message("Graph is throttling");
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(first[0]["log"]["level"], "info");
+    let class = label(first[0], "endpoint_class");
+    assert!(
+        elastic_ingest::sources::teams::graph::EndpointClass::ALL
+            .iter()
+            .any(|c| c.name() == class),
+        "{}",
+        first[0]
+    );
+    assert_eq!(label(first[0], "wait_s"), "0.05", "{}", first[0]);
+    assert_eq!(label(first[0], "status"), "429");
+
+    // The job's last line: the Graph totals, equal to what the fixture answered (less sign-in and the
+    // configuration check's `/me`, which are not the crawl's).
+    let ended = with_message("Sync job ended");
+    assert_eq!(ended.len(), 1, "{ended:#?}");
+    let ended = ended[0];
+    assert_eq!(label(ended, "status"), "completed");
+    let requests = rig.fx.requests().await.unwrap();
+    let me = requests["by_route"]["GET /v1.0/me"].as_u64().unwrap_or(0);
+    let crawl_requests =
+        requests["total"].as_u64().unwrap() - requests["token"].as_u64().unwrap() - me;
+    assert_eq!(
+        label_number(ended, "api_requests"),
+        crawl_requests as f64,
+        "{ended} {requests}"
+    );
+    let throttled = label_number(ended, "api_throttled");
+    assert!(throttled >= 1.0, "{ended}");
+    assert_eq!(
+        throttled,
+        requests["faults"].as_f64().unwrap(),
+        "{ended} {requests}"
+    );
+    let waited = label_number(ended, "api_throttle_wait_s");
+    assert!((waited - throttled * 0.05).abs() < 1e-6, "{ended}");
+
+    // README's "Reading the log" quotes these lines: same messages, same fields.
+    for (message, fields) in readme_log_lines() {
+        if message == "bulk sink progress" {
+            continue; // every 10 s, and this sync is shorter
+        }
+        let fields: BTreeSet<&str> = fields.iter().map(String::as_str).collect();
+        let found = mine.iter().any(|l| {
+            let keys: BTreeSet<&str> = l["labels"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.keys().map(String::as_str))
+                .filter(|k| {
+                    !["connector_id", "sync_job_id", "index_name", "index_date"].contains(k)
+                })
+                .collect();
+            l["message"] == message.as_str() && keys == fields
+        });
+        assert!(
+            found,
+            "README quotes `{message}` with {fields:?}; not logged so: {mine:#?}"
+        );
+    }
+}
+
+/// The lines README's "Reading the log" quotes: (message, field names).
+fn readme_log_lines() -> Vec<(String, Vec<String>)> {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme
+        .find("### Reading the log")
+        .expect("the README section")..];
+    let block = section.split("```").nth(1).expect("a code block");
+    let lines: Vec<(String, Vec<String>)> = block
+        .lines()
+        .filter_map(|line| line.split_once("}: ").map(|(_, rest)| rest))
+        .map(|rest| {
+            let mut words: Vec<&str> = rest.split(' ').collect();
+            let mut fields = Vec::new();
+            while let Some((name, _)) = words.last().and_then(|w| w.split_once('=')) {
+                fields.push(name.to_string());
+                words.pop();
+            }
+            (words.join(" "), fields)
+        })
+        .collect();
+    assert!(lines.len() >= 5, "{block}");
+    lines
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,6 +70,8 @@ pub struct ConnectorConfig {
 pub struct RuntimeEnv {
     /// `ALLOW_ES_VERSION_MISMATCH` in (`true`, `1`, `yes`): skip the Elasticsearch version check.
     pub allow_es_version_mismatch: bool,
+    /// `NO_COLOR` set and not empty (<https://no-color.org>): human log lines without ANSI colours.
+    pub no_color: bool,
 }
 
 /// The loaded configuration.
@@ -173,6 +175,7 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
         extraction_service: raw.extraction_service,
         env: RuntimeEnv {
             allow_es_version_mismatch: flag(env.vars.get("ALLOW_ES_VERSION_MISMATCH")),
+            no_color: env.vars.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
         },
         warnings,
     };

@@ -457,6 +457,15 @@ fn version_mismatch_flag_values() {
 }
 
 #[test]
+fn no_color_counts_only_when_not_empty() {
+    for (v, expected) in [("1", true), ("false", true), ("", false)] {
+        let c = Fixture::new().var("NO_COLOR", v).load("").unwrap();
+        assert_eq!(c.env.no_color, expected, "{v:?}");
+    }
+    assert!(!Fixture::new().load("").unwrap().env.no_color);
+}
+
+#[test]
 fn unreadable_file_is_a_clear_error() {
     let e = load_with(
         Path::new("/nonexistent/config.yml"),

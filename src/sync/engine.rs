@@ -15,6 +15,7 @@ use futures::StreamExt;
 use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::document::{self, PipelineSettings};
 use super::rules::SyncRules;
@@ -76,6 +77,9 @@ impl SyncEngine for ContentEngine {
             .factory
             .create(&service_type, &values)
             .map_err(|e| SyncError::Configuration(e.0))?;
+        if let Some(usage) = source.api_usage() {
+            ctx.stats.track_api(usage);
+        }
         let index = ctx
             .job
             .index_name()
@@ -83,7 +87,7 @@ impl SyncEngine for ContentEngine {
             .to_string();
         let data = data_client(&ctx)?;
         if content::ensure_index(&data, &index).await? {
-            tracing::info!(%index, "Created the content index");
+            tracing::info!("Created the content index");
         }
         let kind = match ctx.job.job_type() {
             JobType::Incremental => SyncKind::Incremental,
@@ -97,11 +101,14 @@ impl SyncEngine for ContentEngine {
         };
         let changes_only = source.lists_changes_only(kind, cursor.as_ref());
         let existing = if changes_only {
-            tracing::info!(%index, "Delta listing: only what changed since the saved cursor");
+            tracing::info!("Delta listing: only what changed since the saved cursor");
             ExistingDocs::new()
         } else {
             let existing = content::scan_existing(&data, &index).await?;
-            tracing::info!(%index, existing = existing.len(), "Read the content index's document ids");
+            tracing::info!(
+                existing = existing.len(),
+                "Read the content index's document ids"
+            );
             existing
         };
         let pipeline = PipelineSettings::from_snapshot(&snapshot.pipeline);
@@ -124,7 +131,8 @@ impl SyncEngine for ContentEngine {
             ctx.stats.clone(),
         );
         let stop = ctx.stop.clone();
-        let sink_task = tokio::spawn(async move { sink.run(rx, stop).await });
+        // In the job's span, so the sink's lines name the job too.
+        let sink_task = tokio::spawn(async move { sink.run(rx, stop).await }.in_current_span());
         let extraction = if pipeline.extract_binary_content {
             Extraction::Pipeline
         } else if values
@@ -148,15 +156,21 @@ impl SyncEngine for ContentEngine {
         let sink_result = sink_task
             .await
             .map_err(|e| SyncError::Failed(format!("the bulk sink task failed: {e}")))?;
-        let report = sink_result?;
+        // The sink logged its own counters ("bulk sink finished").
+        sink_result?;
         let produced = produced?;
         tracing::info!(
-            %index, seen = produced.counters.docs_seen, created = produced.counters.creates,
-            updated = produced.counters.updates, unchanged = produced.counters.unchanged,
-            filtered = produced.counters.filtered, without_id = produced.counters.without_id,
-            deleted = produced.counters.deletes, downloads = produced.counters.downloads,
-            failed_downloads = produced.failed_downloads, incomplete_parts = produced.incomplete.len(),
-            sink = ?report, "Sync finished"
+            seen = produced.counters.docs_seen,
+            created = produced.counters.creates,
+            updated = produced.counters.updates,
+            unchanged = produced.counters.unchanged,
+            filtered = produced.counters.filtered,
+            without_id = produced.counters.without_id,
+            deleted = produced.counters.deletes,
+            downloads = produced.counters.downloads,
+            failed_downloads = produced.failed_downloads,
+            incomplete_parts = produced.incomplete.len(),
+            "Sync finished"
         );
         let metadata = (!produced.incomplete.is_empty()).then(|| {
             let parts: Vec<Value> = produced
@@ -322,16 +336,19 @@ async fn produce(
                 let extraction = plan.extraction;
                 let id = id.clone();
                 let failed = failed_downloads.clone();
-                downloads.spawn(async move {
-                    let (body, ok) = with_content(body, download, &id, max, extraction).await;
-                    if !ok {
-                        failed.fetch_add(1, Ordering::Relaxed);
+                downloads.spawn(
+                    async move {
+                        let (body, ok) = with_content(body, download, &id, max, extraction).await;
+                        if !ok {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        drop(permit);
+                        tx.send(BulkOp::Index { id, body })
+                            .await
+                            .map_err(SyncError::from)
                     }
-                    drop(permit);
-                    tx.send(BulkOp::Index { id, body })
-                        .await
-                        .map_err(SyncError::from)
-                });
+                    .in_current_span(),
+                );
             }
             _ => {
                 tx.send(BulkOp::Index { id, body })

@@ -13,7 +13,7 @@ pub mod sink;
 pub mod source;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -108,6 +108,8 @@ pub struct SyncStats {
     indexed: AtomicU64,
     deleted: AtomicU64,
     indexed_bytes: AtomicU64,
+    /// The source's API counters, once the engine has a source (log-only: not a job field).
+    api: OnceLock<Arc<source::ApiUsage>>,
 }
 
 impl SyncStats {
@@ -119,6 +121,16 @@ impl SyncStats {
 
     pub fn add_deleted(&self) {
         self.deleted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Follows the source's API counters from now on (the first source of a sync; a second call is ignored).
+    pub fn track_api(&self, usage: Arc<source::ApiUsage>) {
+        let _ = self.api.set(usage);
+    }
+
+    /// The source's API totals so far; zeros when the sync has no source (yet).
+    pub fn api_totals(&self) -> source::ApiTotals {
+        self.api.get().map(|u| u.totals()).unwrap_or_default()
     }
 
     /// The job counters; the volume is whole MiB, rounded (spec §3.3).

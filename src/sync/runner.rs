@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{rules, SyncContext, SyncEngine, SyncError, SyncOutcome, SyncStats};
 use crate::clock::Clock;
@@ -96,14 +97,28 @@ fn last_sync_fields(job_type: JobType) -> (&'static str, &'static str) {
 impl Runner {
     /// Runs `job` to a terminal (or suspended) state. Returns how it ended, or `None` if it was not started
     /// (connector gone or busy, or another worker claimed it) and was left as it was.
+    ///
+    /// Everything the job logs, including the engine's and the source's tasks, is in a span naming the connector,
+    /// the job and the index: the reference's `[Sync Job id: …, connector id: …, index name: …]` prefix and
+    /// `labels.*` fields. It is an ERROR-level span so that it is enabled at every log level.
     pub async fn run(&self, job: SyncJob, shutdown: &CancellationToken) -> Option<Ending> {
+        let span = tracing::error_span!(
+            "sync_job",
+            connector_id = %job.connector_id().unwrap_or_default(),
+            sync_job_id = %job.id,
+            index_name = %job.index_name().unwrap_or_default(),
+        );
+        self.run_in_span(job, shutdown).instrument(span).await
+    }
+
+    async fn run_in_span(&self, job: SyncJob, shutdown: &CancellationToken) -> Option<Ending> {
         let job_type = job.job_type();
         let connector_id = job.connector_id()?.to_string();
         let previous_status = match occ_retry(|| self.sync_starts(&connector_id, job_type)).await {
             Ok(Some(previous)) => previous,
             Ok(None) => return None,
             Err(e) => {
-                tracing::warn!(job_id = %job.id, %connector_id, "Could not mark the connector as syncing: {e}");
+                tracing::warn!("Could not mark the connector as syncing: {e}");
                 return None;
             }
         };
@@ -113,7 +128,7 @@ impl Runner {
             Ok(Some(current)) if JobStatus::RUNNABLE.contains(&current.status()) => {}
             outcome => {
                 if let Err(e) = outcome {
-                    tracing::warn!(job_id = %job.id, "Could not re-read the job before claiming it: {e}");
+                    tracing::warn!("Could not re-read the job before claiming it: {e}");
                 }
                 self.restore_last_status(&connector_id, job_type, previous_status)
                     .await;
@@ -129,12 +144,12 @@ impl Runner {
             .claim_job(&job, &self.hostname, cursor.as_ref(), self.clock.now())
             .await
         {
-            tracing::warn!(job_id = %job.id, "Could not claim the job (another worker may have): {e}");
+            tracing::warn!("Could not claim the job (another worker may have): {e}");
             self.restore_last_status(&connector_id, job_type, previous_status)
                 .await;
             return None;
         }
-        tracing::info!(job_id = %job.id, %connector_id, job_type = job_type.as_str(), "Sync job started");
+        tracing::info!(job_type = %job_type.as_str(), "Sync job started");
         let stats = Arc::new(SyncStats::default());
         let ending = match self.preflight(&job).await {
             Err(e) => Ending::Failed(self.describe(&job, &e)),
@@ -153,7 +168,7 @@ impl Runner {
     ) -> Result<Option<Value>, EsError> {
         let store = self.protocol.store();
         let Some(connector) = store.get_connector(connector_id).await? else {
-            tracing::warn!(%connector_id, "Connector of a pending job no longer exists; leaving the job");
+            tracing::warn!("Connector of a pending job no longer exists; leaving the job");
             return Ok(None);
         };
         let (status_field, error_field) = last_sync_fields(job_type);
@@ -163,7 +178,7 @@ impl Runner {
             connector.doc.last_access_control_sync_status
         };
         if previous == Some(JobStatus::InProgress) {
-            tracing::debug!(%connector_id, "Connector is already syncing; the job stays pending");
+            tracing::debug!("Connector is already syncing; the job stays pending");
             return Ok(None);
         }
         let doc = json!({"status": "connected", "error": null, status_field: "in_progress", error_field: null});
@@ -189,7 +204,7 @@ impl Runner {
             .update_connector(connector_id, doc, None)
             .await
         {
-            tracing::warn!(%connector_id, "Could not restore the connector's last sync status: {e}");
+            tracing::warn!("Could not restore the connector's last sync status: {e}");
         }
     }
 
@@ -299,7 +314,7 @@ impl Runner {
                     .report_stats(&job.id, &stats.snapshot(), self.clock.now())
                     .await
                 {
-                    tracing::warn!(job_id = %job.id, "Could not report sync progress: {e}");
+                    tracing::warn!("Could not report sync progress: {e}");
                 }
             }
             let checked = async {
@@ -309,7 +324,7 @@ impl Runner {
             };
             match checked.await {
                 Err(e) => {
-                    tracing::warn!(job_id = %job.id, "Could not check the job's status (will retry): {e}")
+                    tracing::warn!("Could not check the job's status (will retry): {e}")
                 }
                 Ok((None, _)) => {
                     return Ending::Failed(format!(
@@ -377,21 +392,23 @@ impl Runner {
                     match store.count_documents(index, !self.serverless).await {
                         Ok(n) => doc["total_document_count"] = json!(n),
                         Err(e) => {
-                            tracing::warn!(job_id = %job.id, "Could not count the index's documents: {e}")
+                            tracing::warn!("Could not count the index's documents: {e}")
                         }
                     }
                 }
             }
             if let Err(e) = store.update_job(&job.id, doc).await {
-                tracing::error!(job_id = %job.id, "Could not write the job's final state: {e}");
+                tracing::error!("Could not write the job's final state: {e}");
             }
         } else {
             error = Some("Couldn't find the job".into());
         }
+        let api = stats.api_totals();
         tracing::info!(
-            job_id = %job.id, %connector_id, status = status.as_str(),
-            indexed = counters.indexed_document_count, deleted = counters.deleted_document_count,
-            error = error.as_deref().unwrap_or(""), "Sync job ended"
+            %status, indexed = counters.indexed_document_count,
+            deleted = counters.deleted_document_count, api_requests = api.requests,
+            api_throttled = api.throttled, api_throttle_wait_s = api.throttle_wait_secs(),
+            error = error.as_deref(), "Sync job ended"
         );
         if !connector_exists {
             return;
@@ -406,7 +423,7 @@ impl Runner {
             &now,
         );
         if let Err(e) = store.update_connector(connector_id, doc, None).await {
-            tracing::error!(%connector_id, "Could not record the sync's end on the connector: {e}");
+            tracing::error!("Could not record the sync's end on the connector: {e}");
         }
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::task::{JoinError, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::error_monitor::{ErrorMonitor, TooManyErrors};
 use super::queue::{mib, QueueReceiver};
@@ -154,10 +155,16 @@ impl Sink {
         run.report.last_errors = run.monitor.last_errors();
         let r = &run.report;
         tracing::info!(
-            index = %self.index, sent = r.docs_sent, requests = r.requests, indexed = r.indexed,
-            deleted = r.deleted, dropped_too_large = r.dropped_too_large,
-            dropped_by_pipeline = r.dropped_by_pipeline, failed = r.failed_items, retried = r.retried_items,
-            ok = result.is_ok(), "bulk sink finished"
+            sent = r.docs_sent,
+            requests = r.requests,
+            indexed = r.indexed,
+            deleted = r.deleted,
+            dropped_too_large = r.dropped_too_large,
+            dropped_by_pipeline = r.dropped_by_pipeline,
+            failed = r.failed_items,
+            retried = r.retried_items,
+            ok = result.is_ok(),
+            "bulk sink finished"
         );
         result.map(|()| run.report)
     }
@@ -221,8 +228,12 @@ impl Run<'_> {
         let rate = done.saturating_sub(last.1) as f64 / seconds;
         *last = (Instant::now(), done);
         tracing::info!(
-            index = %self.sink.index, done, docs_per_sec = rate.round(), queued = queue.len(),
-            queued_bytes = queue.queued_bytes(), in_flight, errors = self.monitor.total_errors(),
+            done,
+            docs_per_sec = rate.round(),
+            queued = queue.len(),
+            queued_bytes = queue.queued_bytes(),
+            in_flight,
+            errors = self.monitor.total_errors(),
             "bulk sink progress"
         );
     }
@@ -252,12 +263,20 @@ impl Run<'_> {
             sink.pipeline.clone(),
         );
         let policy = sink.settings.item_retry;
-        tasks.spawn(async move {
-            let outcome =
-                bulk::send_with_item_retries(&client, &index, pipeline.as_deref(), &batch, &policy)
-                    .await;
-            (batch, outcome)
-        });
+        tasks.spawn(
+            async move {
+                let outcome = bulk::send_with_item_retries(
+                    &client,
+                    &index,
+                    pipeline.as_deref(),
+                    &batch,
+                    &policy,
+                )
+                .await;
+                (batch, outcome)
+            }
+            .in_current_span(),
+        );
     }
 
     /// Counts a finished request's items. Every item is counted before an error is returned, so the job

@@ -2,6 +2,8 @@
 //! started in-process with a given engine, and helpers to read and write the system indices.
 #![allow(dead_code)]
 
+pub mod ecs;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! into one bounded channel the engine consumes from the first document on. Every level has its own concurrency
 //! bound (`for_each_concurrent` inside its parent), so no task ever waits for a slot held by its own ancestors —
 //! there is no shared pool to deadlock on. A supervisor owns the tasks: a panic becomes a sync error, and
-//! dropping the stream (cancel) aborts everything.
+//! dropping the stream (cancel) aborts everything. The supervisor also logs the crawl's progress (see
+//! [`progress`](super::progress)); every task runs in the job's span, so those lines name the job.
 //!
 //! Failure policy, per listing:
 //! - a top-level listing (chats, users, teams) that fails, or is refused for a missing permission, fails the
@@ -15,14 +16,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, OnceCell};
+use tracing::Instrument;
 
 use super::docs::{self, Doc};
 use super::graph::{GraphClient, GraphError};
+use super::progress::{self, CrawlProgress, Moment};
 use crate::extract::EXTRACTABLE;
 use crate::sync::source::{Attachment, Download, SourceDoc, SourceError, SourceEvent};
 
@@ -70,18 +74,22 @@ struct Crawl {
     users: OnceCell<Result<Arc<Vec<Value>>, GraphError>>,
     /// (sender, file name) already resolved: a file shared in several messages is one document, looked up once.
     attachments_seen: Mutex<HashSet<(String, String)>>,
+    progress: Arc<CrawlProgress>,
 }
 
 /// A sender's (drive id, chat files folder id), or `None` when they have none; filled by the first lookup.
 type ChatFilesCell = OnceCell<Option<(String, String)>>;
 
-/// Starts the crawl; the stream ends when every task has finished.
+/// Starts the crawl; the stream ends when every task has finished. Progress is logged every `progress_every`.
 pub fn start(
     graph: Arc<GraphClient>,
     app_only: bool,
     concurrency: Concurrency,
+    progress_every: Duration,
 ) -> BoxStream<'static, Event> {
     let (tx, mut rx) = mpsc::channel::<Event>(128);
+    let progress = Arc::new(CrawlProgress::default());
+    let usage = graph.usage().clone();
     let crawl = Arc::new(Crawl {
         graph,
         app_only,
@@ -91,28 +99,40 @@ pub fn start(
         chat_files: Mutex::default(),
         attachments_seen: Mutex::default(),
         users: OnceCell::new(),
+        progress: progress.clone(),
     });
-    let supervisor = tokio::spawn(async move {
-        let mut tasks = tokio::task::JoinSet::new();
-        let c = crawl.clone();
-        tasks.spawn(async move { c.chats().await });
-        let c = crawl.clone();
-        tasks.spawn(async move { c.users().await });
-        let c = crawl.clone();
-        tasks.spawn(async move { c.teams().await });
-        drop(crawl);
-        while let Some(done) = tasks.join_next().await {
-            if let Err(e) = done {
-                if e.is_panic() {
-                    let _ = tx
-                        .send(Err(SourceError(
-                            "a Teams crawl task failed unexpectedly (panic)".into(),
-                        )))
-                        .await;
+    // Spawned tasks leave the caller's span unless told: `in_current_span` keeps the job's ids on their lines.
+    let supervisor = tokio::spawn(
+        async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            let c = crawl.clone();
+            tasks.spawn(async move { c.chats().await }.in_current_span());
+            let c = crawl.clone();
+            tasks.spawn(async move { c.users().await }.in_current_span());
+            let c = crawl.clone();
+            tasks.spawn(async move { c.teams().await }.in_current_span());
+            drop(crawl);
+            let supervise = async {
+                while let Some(done) = tasks.join_next().await {
+                    if let Err(e) = done {
+                        if e.is_panic() {
+                            let _ = tx
+                                .send(Err(SourceError(
+                                    "a Teams crawl task failed unexpectedly (panic)".into(),
+                                )))
+                                .await;
+                        }
+                    }
                 }
+            };
+            tokio::select! {
+                () = supervise => {}
+                never = progress::report(&progress, &usage, progress_every) => match never {},
             }
+            progress.log(Moment::ListingDone, &usage);
         }
-    });
+        .in_current_span(),
+    );
     let guard = AbortOnDrop(supervisor);
     futures::stream::poll_fn(move |cx| {
         let _keep = &guard;
@@ -243,8 +263,15 @@ impl Crawl {
                     })
                     .collect()
             };
+            self.progress.chats.found(fresh.len());
             futures::stream::iter(fresh)
-                .for_each_concurrent(self.concurrency.chats, |chat| self.clone().chat(chat))
+                .for_each_concurrent(self.concurrency.chats, |chat| {
+                    let this = self.clone();
+                    async move {
+                        this.clone().chat(chat).await;
+                        this.progress.chats.finished_one();
+                    }
+                })
                 .await;
         }
     }
@@ -377,14 +404,17 @@ impl Crawl {
             Ok(users) => users,
             Err(e) => return self.fatal("users", &e).await,
         };
-        let with_mail = users
+        let with_mail: Vec<&Value> = users
             .iter()
-            .filter(|u| u["mail"].as_str().is_some_and(|m| !m.is_empty()));
+            .filter(|u| u["mail"].as_str().is_some_and(|m| !m.is_empty()))
+            .collect();
+        self.progress.users.found(with_mail.len());
         futures::stream::iter(with_mail)
             .for_each_concurrent(self.concurrency.calendars, |user| {
                 let this = self.clone();
                 async move {
                     let Some(id) = user["id"].as_str() else {
+                        this.progress.users.finished_one();
                         return;
                     };
                     let path = format!("/users/{}/events?$top=50", encode(id));
@@ -404,6 +434,7 @@ impl Crawl {
                             }
                         }
                     }
+                    this.progress.users.finished_one();
                 }
             })
             .await;
@@ -418,8 +449,15 @@ impl Crawl {
                 Ok(teams) => teams,
                 Err(e) => return self.fatal("teams", &e).await,
             };
+            self.progress.teams.found(teams.len());
             futures::stream::iter(teams)
-                .for_each_concurrent(self.concurrency.teams, |team| self.clone().team(team))
+                .for_each_concurrent(self.concurrency.teams, |team| {
+                    let this = self.clone();
+                    async move {
+                        this.clone().team(team).await;
+                        this.progress.teams.finished_one();
+                    }
+                })
                 .await;
         }
     }
@@ -437,11 +475,15 @@ impl Crawl {
         else {
             return;
         };
+        self.progress.channels.found(channels.len());
         futures::stream::iter(channels)
             .for_each_concurrent(self.concurrency.channels_per_team, |channel| {
                 let this = self.clone();
                 let (team_id, team_name) = (team_id.clone(), team_name.clone());
-                async move { this.channel(&team_id, &team_name, channel).await }
+                async move {
+                    this.clone().channel(&team_id, &team_name, channel).await;
+                    this.progress.channels.finished_one();
+                }
             })
             .await;
     }
@@ -592,13 +634,17 @@ impl Crawl {
         }
         let url = docs::download_url(item)?.to_string();
         let graph = self.graph.clone();
+        let progress = self.progress.clone();
         Some(
             async move {
                 match graph.download(&url, MAX_DOWNLOAD_BYTES as usize).await {
-                    Ok(bytes) => Ok(Some(Attachment {
-                        filename: name,
-                        bytes,
-                    })),
+                    Ok(bytes) => {
+                        progress.downloaded_one();
+                        Ok(Some(Attachment {
+                            filename: name,
+                            bytes,
+                        }))
+                    }
                     Err(GraphError::NotFound { .. }) => Ok(None),
                     Err(e) => Err(SourceError(format!("downloading {name}: {e}"))),
                 }

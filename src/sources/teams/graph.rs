@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::auth::{AuthError, TokenProvider};
 use crate::retry::Backoff;
+use crate::sync::source::ApiUsage;
 
 /// Endpoint classes with separate request budgets (Microsoft throttles per service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -209,14 +210,6 @@ pub enum GraphError {
     Failed { path: String, reason: String },
 }
 
-/// Request counters per endpoint class, for the job log and the benchmark.
-#[derive(Debug, Default)]
-pub struct GraphStats {
-    pub requests: AtomicU64,
-    pub throttled: AtomicU64,
-    pub retried: AtomicU64,
-}
-
 pub struct GraphClient {
     http: reqwest::Client,
     download_http: reqwest::Client,
@@ -224,7 +217,10 @@ pub struct GraphClient {
     tokens: Arc<TokenProvider>,
     limiters: BTreeMap<EndpointClass, DefaultDirectRateLimiter>,
     scoped: Option<DefaultKeyedRateLimiter<String>>,
-    pub stats: GraphStats,
+    /// Requests, throttling answers and time waited, for the progress and end-of-sync log lines.
+    usage: Arc<ApiUsage>,
+    /// Attempts after the first, whatever the reason (tests check that failures were retried).
+    retried: AtomicU64,
 }
 
 impl GraphClient {
@@ -264,12 +260,21 @@ impl GraphClient {
             tokens,
             limiters,
             scoped,
-            stats: GraphStats::default(),
+            usage: Arc::default(),
+            retried: AtomicU64::new(0),
         })
     }
 
     pub fn tokens(&self) -> &TokenProvider {
         &self.tokens
+    }
+
+    pub fn usage(&self) -> &Arc<ApiUsage> {
+        &self.usage
+    }
+
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
     }
 
     /// `path` (`/teams?$top=999`) or an absolute `@odata.nextLink` → the URL to request.
@@ -316,12 +321,12 @@ impl GraphClient {
         let path = self.path_of(&url).to_string();
         let class = EndpointClass::of(&path);
         let kind = self.tokens.kind_for(delegated);
-        let mut attempts = Attempts::new(self);
+        let mut attempts = Attempts::new(self, class);
         let mut refreshed = false;
         loop {
             self.pace(class, &path).await;
             let token = self.tokens.token(kind).await?;
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            self.usage.add_request();
             let outcome = self
                 .http
                 .get(&url)
@@ -417,10 +422,10 @@ impl GraphClient {
     /// stopping with an error once more than `max_bytes` arrive whatever the headers claimed.
     pub async fn download(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, GraphError> {
         let path = download_label(url);
-        let mut attempts = Attempts::new(self);
+        let mut attempts = Attempts::new(self, EndpointClass::Drives);
         loop {
             self.pace(EndpointClass::Drives, "").await;
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            self.usage.add_request();
             let failure = match self.download_http.get(url).send().await {
                 Err(e) => Retry::Failure(transport_reason(&e)),
                 Ok(response) => match response.status().as_u16() {
@@ -461,13 +466,14 @@ enum Retry {
 /// One request's retry budget: failures (5xx, timeouts, ...) and throttling answers are counted separately.
 struct Attempts<'a> {
     client: &'a GraphClient,
+    class: EndpointClass,
     backoff: Backoff,
     failures: usize,
     throttles: usize,
 }
 
 impl<'a> Attempts<'a> {
-    fn new(client: &'a GraphClient) -> Self {
+    fn new(client: &'a GraphClient, class: EndpointClass) -> Self {
         let backoff = Backoff::with_jitter(
             client.settings.retry_delay,
             2.0,
@@ -476,6 +482,7 @@ impl<'a> Attempts<'a> {
         );
         Attempts {
             client,
+            class,
             backoff,
             failures: 0,
             throttles: 0,
@@ -483,15 +490,16 @@ impl<'a> Attempts<'a> {
     }
 
     /// How long to wait before the next attempt, or the final error once the budget is spent. Throttling waits
-    /// the server's `Retry-After` (capped), or backs off without one.
+    /// the server's `Retry-After` (capped), or backs off without one. The sync's first throttling is logged at
+    /// INFO (a person watching a slow sync learns why); later ones are counted for the progress lines.
     fn next_wait(&mut self, retry: Retry, path: &str) -> Result<Duration, GraphError> {
         let settings = &self.client.settings;
-        let stats = &self.client.stats;
+        let usage = &self.client.usage;
         let wait = match retry {
             Retry::Throttled(status, after) => {
-                stats.throttled.fetch_add(1, Ordering::Relaxed);
                 self.throttles += 1;
                 if self.throttles > settings.max_throttle_retries {
+                    usage.add_throttled(Duration::ZERO);
                     return Err(GraphError::Failed {
                         path: path.to_string(),
                         reason: format!(
@@ -500,9 +508,19 @@ impl<'a> Attempts<'a> {
                         ),
                     });
                 }
-                after
+                let wait = after
                     .map(|a| a.min(settings.max_retry_after))
-                    .unwrap_or_else(|| self.backoff.next_delay())
+                    .unwrap_or_else(|| self.backoff.next_delay());
+                if usage.add_throttled(wait) {
+                    tracing::info!(
+                        endpoint_class = %self.class.name(),
+                        status,
+                        wait_s = wait.as_millis() as f64 / 1000.0,
+                        "Graph is throttling this sync; waiting as Retry-After asks (the progress lines count \
+                         further throttling)"
+                    );
+                }
+                wait
             }
             Retry::Failure(reason) => {
                 self.failures += 1;
@@ -515,7 +533,7 @@ impl<'a> Attempts<'a> {
                 self.backoff.next_delay()
             }
         };
-        stats.retried.fetch_add(1, Ordering::Relaxed);
+        self.client.retried.fetch_add(1, Ordering::Relaxed);
         Ok(wait)
     }
 }

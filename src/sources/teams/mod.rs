@@ -1,12 +1,14 @@
 //! The Microsoft Teams source: configuration (spec §10.1, plus optional app-only and endpoint keys), the
 //! [`Source`] the content engine runs, and its factory. `auth` gets tokens, `graph` talks HTTP, `crawl` walks
-//! the tenant, `docs` shapes the documents, `html_text` turns message bodies into text.
+//! the tenant (and `progress` logs how far it got), `docs` shapes the documents, `html_text` turns message bodies
+//! into text.
 
 pub mod auth;
 pub mod crawl;
 pub mod docs;
 pub mod graph;
 pub mod html_text;
+pub mod progress;
 mod source;
 
 pub use source::{TeamsFactory, TeamsSource};

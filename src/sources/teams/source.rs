@@ -1,6 +1,7 @@
 //! The Teams [`Source`] and its factory: configuration values → credentials, Graph client and crawl.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -9,17 +10,31 @@ use serde_json::{Map, Value};
 use super::auth::{AuthMethod, Credentials, TokenProvider};
 use super::crawl;
 use super::graph::{GraphClient, GraphSettings, RateLimits};
+use super::progress::PROGRESS_EVERY;
 use super::{DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
 use crate::secret::Secret;
-use crate::sync::source::{Source, SourceError, SourceEvent, SourceFactory, SyncKind};
+use crate::sync::source::{ApiUsage, Source, SourceError, SourceEvent, SourceFactory, SyncKind};
 
 /// Builds Teams sources. `override_url` is the reference's `OVERRIDE_URL` test hook (spec §10.9): Graph paths,
 /// the token authority and the app-only scope all move to that URL.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TeamsFactory {
     pub override_url: Option<String>,
     pub graph: GraphSettings,
     pub concurrency: crawl::Concurrency,
+    /// How often a running crawl logs its progress.
+    pub progress_every: Duration,
+}
+
+impl Default for TeamsFactory {
+    fn default() -> Self {
+        TeamsFactory {
+            override_url: None,
+            graph: GraphSettings::default(),
+            concurrency: crawl::Concurrency::default(),
+            progress_every: PROGRESS_EVERY,
+        }
+    }
 }
 
 impl TeamsFactory {
@@ -141,6 +156,7 @@ impl TeamsFactory {
             graph: Arc::new(graph),
             app_only: method.app_only(),
             concurrency: self.concurrency.clone(),
+            progress_every: self.progress_every,
         })
     }
 }
@@ -173,6 +189,7 @@ pub struct TeamsSource {
     graph: Arc<GraphClient>,
     app_only: bool,
     concurrency: crawl::Concurrency,
+    progress_every: Duration,
 }
 
 impl TeamsSource {
@@ -202,7 +219,16 @@ impl Source for TeamsSource {
         _kind: SyncKind,
         _cursor: Option<Value>,
     ) -> BoxStream<'_, Result<SourceEvent, SourceError>> {
-        crawl::start(self.graph.clone(), self.app_only, self.concurrency.clone())
+        crawl::start(
+            self.graph.clone(),
+            self.app_only,
+            self.concurrency.clone(),
+            self.progress_every,
+        )
+    }
+
+    fn api_usage(&self) -> Option<Arc<ApiUsage>> {
+        Some(self.graph.usage().clone())
     }
 }
 
