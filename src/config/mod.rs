@@ -6,6 +6,7 @@ mod dotenv;
 pub mod interpolate;
 pub mod lenient;
 pub mod model;
+mod network;
 mod tree;
 mod yaml;
 
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
+pub use network::{CertStoreEnv, NetworkEnv, ProxyEnv, ProxyVarError};
 
 use crate::secret::Secret;
 use interpolate::Vars;
@@ -48,6 +50,8 @@ pub enum ConfigError {
     },
     #[error("{env_file}: cannot read the env file: {message}")]
     EnvFile { env_file: PathBuf, message: String },
+    #[error(transparent)]
+    Environment(#[from] ProxyVarError),
     #[error("{path}: {key}: {message}")]
     Invalid {
         path: PathBuf,
@@ -70,6 +74,8 @@ pub struct ConnectorConfig {
 pub struct RuntimeEnv {
     /// `ALLOW_ES_VERSION_MISMATCH` in (`true`, `1`, `yes`): skip the Elasticsearch version check.
     pub allow_es_version_mismatch: bool,
+    /// Proxy and certificate-store variables for outgoing connections.
+    pub network: NetworkEnv,
 }
 
 /// The loaded configuration.
@@ -78,6 +84,7 @@ pub struct Config {
     pub path: PathBuf,
     pub elasticsearch: ElasticsearchConfig,
     pub service: ServiceConfig,
+    pub graph: GraphConfig,
     pub connectors: Vec<ConnectorConfig>,
     pub sources: std::collections::BTreeMap<String, String>,
     pub extraction_service: Option<ExtractionServiceConfig>,
@@ -161,20 +168,37 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
     }
 
     let connectors = connectors(&raw, &mut warnings);
+    if let Some(w) = unverified_tls_warning(&raw.elasticsearch) {
+        warnings.push(w);
+    }
     let config = Config {
         path: path.into(),
         elasticsearch: raw.elasticsearch,
         service: raw.service,
+        graph: raw.graph,
         connectors,
         sources: raw.sources,
         extraction_service: raw.extraction_service,
         env: RuntimeEnv {
             allow_es_version_mismatch: flag(env.vars.get("ALLOW_ES_VERSION_MISMATCH")),
+            network: network::read(&env.vars)?,
         },
         warnings,
     };
     config.check_values()?;
     Ok(config)
+}
+
+/// `verify_certs: false` hands the cluster credentials to anyone who can intercept the connection, so it is said
+/// once at start (with the other config warnings), and only where it takes effect: TLS (`https://`) with `ssl`.
+fn unverified_tls_warning(es: &ElasticsearchConfig) -> Option<String> {
+    let https = url::Url::parse(&es.host).is_ok_and(|u| u.scheme() == "https");
+    (https && es.ssl && !es.verify_certs).then(|| {
+        "elasticsearch.verify_certs: false: the Elasticsearch server's TLS certificate is not verified, so \
+         anyone on the network path can impersonate it and read the credentials; trust a private CA with \
+         elasticsearch.ca_certs instead"
+            .to_string()
+    })
 }
 
 fn flag(value: Option<&String>) -> bool {
