@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use elastic_ingest::config::{self, Environment};
 use elastic_ingest::es::{EsClient, JobType, TriggerMethod};
+use elastic_ingest::net::Outbound;
 use elastic_ingest::service::{self, preflight, Context, ServiceAction};
 use elastic_ingest::sync::engine::ContentEngine;
 use elastic_ingest::sync::source::{
@@ -100,7 +101,7 @@ async fn run(n: usize) -> Row {
         },
     )
     .expect("config");
-    let client = EsClient::new(&cfg.elasticsearch).expect("client");
+    let client = EsClient::new(&cfg.elasticsearch, &Outbound::default()).expect("client");
     preflight::run(&client, &cfg, &CancellationToken::new())
         .await
         .expect("preflight");

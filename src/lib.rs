@@ -6,6 +6,7 @@ pub mod config;
 pub mod es;
 pub mod extract;
 pub mod logging;
+pub mod net;
 pub mod retry;
 pub mod secret;
 pub mod service;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use elastic_ingest::config::{BulkConfig, ElasticsearchConfig, ErrorMonitorConfig};
 use elastic_ingest::es::bulk::BulkOp;
 use elastic_ingest::es::{EsClient, RetryPolicy};
+use elastic_ingest::net::Outbound;
 use elastic_ingest::sync::error_monitor::Threshold;
 use elastic_ingest::sync::queue::{self, QueueLimits, QueueSender};
 use elastic_ingest::sync::sink::{Sink, SinkError, SinkReport, SinkSettings};
@@ -34,7 +35,7 @@ async fn env(mapping: Option<Value>) -> Env {
         host: es.url.clone(),
         ..Default::default()
     };
-    let client = EsClient::new(&cfg)
+    let client = EsClient::new(&cfg, &Outbound::default())
         .expect("client")
         .with_retry(RetryPolicy {
             attempts: 2,

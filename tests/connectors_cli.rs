@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use elastic_ingest::config::{self, Environment};
 use elastic_ingest::es::EsClient;
+use elastic_ingest::net::Outbound;
 use elastic_ingest::service::{self, preflight, Context, ServiceAction};
 use elastic_ingest::sync::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use ftest::standin::{StandIn, StandInOptions};
@@ -72,7 +73,7 @@ async fn cli_drives_a_sync_end_to_end() {
         },
     )
     .unwrap();
-    let client = EsClient::new(&cfg.elasticsearch).unwrap();
+    let client = EsClient::new(&cfg.elasticsearch, &Outbound::default()).unwrap();
     preflight::run(&client, &cfg, &CancellationToken::new())
         .await
         .expect("preflight");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use elastic_ingest::config::{self, Config, Environment};
 use elastic_ingest::es::{EsClient, EsError};
+use elastic_ingest::net::Outbound;
 use elastic_ingest::service::preflight::{self, PreflightError};
 use ftest::standin::{StandIn, StandInOptions};
 use serde_json::json;
@@ -46,7 +47,7 @@ fn basic(password: &str) -> String {
 }
 
 async fn run_preflight(cfg: &Config) -> Result<preflight::Outcome, PreflightError> {
-    let client = EsClient::new(&cfg.elasticsearch).expect("client");
+    let client = EsClient::new(&cfg.elasticsearch, &Outbound::default()).expect("client");
     let token = CancellationToken::new();
     tokio::time::timeout(FAIL_FAST, preflight::run(&client, cfg, &token))
         .await
@@ -157,6 +158,7 @@ async fn api_key_authentication_works_for_global_and_connector_clients() {
     let base = config(dir.path(), &s.url, &basic("wrong"), SHORT, &[]);
     let client = EsClient::with_api_key(
         &base.elasticsearch,
+        &Outbound::default(),
         &elastic_ingest::secret::Secret::new(connector.encoded),
     )
     .unwrap();
@@ -310,7 +312,7 @@ async fn cancellation_aborts_the_wait() {
         LONG,
         &[],
     );
-    let client = EsClient::new(&cfg.elasticsearch).unwrap();
+    let client = EsClient::new(&cfg.elasticsearch, &Outbound::default()).unwrap();
     let token = CancellationToken::new();
     let canceller = token.clone();
     tokio::spawn(async move {
@@ -352,7 +354,7 @@ async fn timeouts_are_retried_only_with_retry_on_timeout() {
             cwd: dir.path().into(),
         };
         let cfg = config::load_with(&path, &env).expect("valid config");
-        let client = EsClient::new(&cfg.elasticsearch).unwrap();
+        let client = EsClient::new(&cfg.elasticsearch, &Outbound::default()).unwrap();
         let result = tokio::time::timeout(
             FAIL_FAST,
             client.request(elasticsearch::http::Method::Get, "/", &[], None),

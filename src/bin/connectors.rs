@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use elastic_ingest::admin::{self, AdminError, NewConnector};
 use elastic_ingest::config;
 use elastic_ingest::es::{EsClient, JobType, RetryPolicy};
+use elastic_ingest::net::Outbound;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -145,12 +146,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let config =
         config::load(&cli.config_file).map_err(|e| Failure::Usage(format!("config error: {e}")))?;
     // An interactive command fails at once rather than retrying for minutes like the service does.
-    let es = EsClient::new(&config.elasticsearch)
-        .map_err(|e| Failure::Usage(e.to_string()))?
-        .with_retry(RetryPolicy {
-            attempts: 1,
-            interval: std::time::Duration::ZERO,
-        });
+    let es = EsClient::new(
+        &config.elasticsearch,
+        &Outbound::from_env(&config.env.network),
+    )
+    .map_err(|e| Failure::Usage(e.to_string()))?
+    .with_retry(RetryPolicy {
+        attempts: 1,
+        interval: std::time::Duration::ZERO,
+    });
     match cli.command {
         Command::Connector(ConnectorCommand::Create {
             index_name,

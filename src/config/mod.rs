@@ -6,6 +6,7 @@ mod dotenv;
 pub mod interpolate;
 pub mod lenient;
 pub mod model;
+mod network;
 mod tree;
 mod yaml;
 
@@ -13,6 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
+pub use network::{CertStoreEnv, NetworkEnv, ProxyEnv, ProxyVarError};
 
 use crate::secret::Secret;
 use interpolate::Vars;
@@ -48,6 +50,8 @@ pub enum ConfigError {
     },
     #[error("{env_file}: cannot read the env file: {message}")]
     EnvFile { env_file: PathBuf, message: String },
+    #[error(transparent)]
+    Environment(#[from] ProxyVarError),
     #[error("{path}: {key}: {message}")]
     Invalid {
         path: PathBuf,
@@ -72,6 +76,8 @@ pub struct RuntimeEnv {
     pub allow_es_version_mismatch: bool,
     /// `NO_COLOR` set and not empty (<https://no-color.org>): human log lines without ANSI colours.
     pub no_color: bool,
+    /// Proxy and certificate-store variables for outgoing connections.
+    pub network: NetworkEnv,
 }
 
 /// The loaded configuration.
@@ -80,6 +86,7 @@ pub struct Config {
     pub path: PathBuf,
     pub elasticsearch: ElasticsearchConfig,
     pub service: ServiceConfig,
+    pub graph: GraphConfig,
     pub connectors: Vec<ConnectorConfig>,
     pub sources: std::collections::BTreeMap<String, String>,
     pub extraction_service: Option<ExtractionServiceConfig>,
@@ -166,16 +173,21 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
         warnings.extend(ignored_extraction_settings(x));
     }
     let connectors = connectors(&raw, &mut warnings);
+    if let Some(w) = unverified_tls_warning(&raw.elasticsearch) {
+        warnings.push(w);
+    }
     let config = Config {
         path: path.into(),
         elasticsearch: raw.elasticsearch,
         service: raw.service,
+        graph: raw.graph,
         connectors,
         sources: raw.sources,
         extraction_service: raw.extraction_service,
         env: RuntimeEnv {
             allow_es_version_mismatch: flag(env.vars.get("ALLOW_ES_VERSION_MISMATCH")),
             no_color: env.vars.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            network: network::read(&env.vars)?,
         },
         warnings,
     };
@@ -200,6 +212,18 @@ fn ignored_extraction_settings(x: &ExtractionServiceConfig) -> Vec<String> {
         out.push(format!("extraction_service.shared_volume_dir: {why}"));
     }
     out
+}
+
+/// `verify_certs: false` hands the cluster credentials to anyone who can intercept the connection, so it is said
+/// once at start (with the other config warnings), and only where it takes effect: TLS (`https://`) with `ssl`.
+fn unverified_tls_warning(es: &ElasticsearchConfig) -> Option<String> {
+    let https = url::Url::parse(&es.host).is_ok_and(|u| u.scheme() == "https");
+    (https && es.ssl && !es.verify_certs).then(|| {
+        "elasticsearch.verify_certs: false: the Elasticsearch server's TLS certificate is not verified, so \
+         anyone on the network path can impersonate it and read the credentials; trust a private CA with \
+         elasticsearch.ca_certs instead"
+            .to_string()
+    })
 }
 
 fn flag(value: Option<&String>) -> bool {

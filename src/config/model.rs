@@ -14,6 +14,7 @@ use crate::secret::Secret;
 pub struct RawConfig {
     pub elasticsearch: ElasticsearchConfig,
     pub service: ServiceConfig,
+    pub graph: GraphConfig,
     pub connectors: Option<Vec<RawConnector>>,
     /// Deprecated single-connector form, used only when `connectors` yields nothing.
     #[serde(deserialize_with = "lenient::opt_string")]
@@ -197,6 +198,17 @@ impl Default for ServiceConfig {
             fips_mode: false,
         }
     }
+}
+
+/// Connections to Microsoft Graph, its sign-in endpoint and file downloads, for every connector of this service.
+/// Not in the Python service's config.yml: the trust a TLS-inspecting proxy needs is a property of the host the
+/// service runs on, not of a connector.
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
+#[serde(default)]
+pub struct GraphConfig {
+    /// PEM file of CA certificates trusted for those connections in addition to the bundled roots and the
+    /// operating system's store (e.g. the CA of a company proxy that inspects TLS).
+    pub ca_certs: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

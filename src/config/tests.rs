@@ -466,6 +466,64 @@ fn no_color_counts_only_when_not_empty() {
 }
 
 #[test]
+fn disabled_certificate_verification_is_one_warning_naming_the_key() {
+    let unverified = |yaml: &str| {
+        Fixture::new()
+            .load(yaml)
+            .unwrap()
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("elasticsearch.verify_certs"))
+            .count()
+    };
+    assert_eq!(
+        unverified("elasticsearch:\n  host: https://es.example:9243\n  verify_certs: false\n"),
+        1
+    );
+    // Where the key has no effect, it is not worth a warning.
+    for yaml in [
+        "elasticsearch:\n  host: http://es.example:9200\n  verify_certs: false\n",
+        "elasticsearch:\n  host: https://es.example:9243\n  ssl: false\n  verify_certs: false\n",
+        "elasticsearch:\n  host: https://es.example:9243\n",
+    ] {
+        assert_eq!(unverified(yaml), 0, "{yaml}");
+    }
+}
+
+#[test]
+fn graph_section_and_network_variables() {
+    let c = Fixture::new()
+        .var("https_proxy", "http://user:pw-proxy-secret@proxy.corp:3128")
+        .var("NO_PROXY", "localhost,.corp")
+        .var("SSL_CERT_FILE", "/etc/corp/bundle.pem")
+        .load("graph:\n  ca_certs: /etc/corp/proxy-ca.pem\n")
+        .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        c.graph.ca_certs,
+        Some(PathBuf::from("/etc/corp/proxy-ca.pem"))
+    );
+    let net = &c.env.network;
+    assert!(net.proxy.https.is_some() && net.proxy.http.is_none());
+    assert_eq!(net.proxy.no_proxy, "localhost,.corp");
+    assert_eq!(
+        net.cert_store.file,
+        Some(PathBuf::from("/etc/corp/bundle.pem"))
+    );
+    assert!(!format!("{c:?}").contains("pw-proxy-secret"));
+    assert_eq!(
+        Fixture::new().load("").unwrap().graph,
+        GraphConfig::default()
+    );
+
+    let e = Fixture::new()
+        .var("HTTP_PROXY", "ftp://user:pw-proxy-secret@proxy")
+        .error("");
+    assert!(e.contains("HTTP_PROXY"), "{e}");
+    assert!(!e.contains("pw-proxy-secret"), "{e}");
+}
+
+#[test]
 fn unreadable_file_is_a_clear_error() {
     let e = load_with(
         Path::new("/nonexistent/config.yml"),
@@ -499,6 +557,7 @@ fn example_file_shows_exactly_the_defaults() {
         json(&service),
         "service section differs from defaults"
     );
+    assert_eq!(example.graph, defaults.graph, "graph section differs");
     let e = example.validate_for_service(KNOWN).unwrap_err().to_string();
     assert!(
         e.contains("changeme"),

@@ -1,6 +1,7 @@
 //! Building the Elasticsearch client from `elasticsearch.*` config (basic auth or API key, CA certificate,
-//! certificate verification, timeout, extra headers, `X-elastic-product-origin: connectors`) and the few typed
-//! calls made so far. It speaks plain `application/json`, which Elasticsearch 8.x and 9.x both accept.
+//! certificate verification, timeout, extra headers, `X-elastic-product-origin: connectors`) and the outbound
+//! rules (`net`: the OS certificate store, the proxy variables), and the few typed calls made so far. It speaks
+//! plain `application/json`, which Elasticsearch 8.x and 9.x both accept.
 
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -17,6 +18,7 @@ use serde_json::Value;
 use super::error::is_retryable_status;
 use super::EsError;
 use crate::config::ElasticsearchConfig;
+use crate::net::Outbound;
 use crate::secret::Secret;
 
 /// Identifies this service to Elasticsearch (Kibana and the connector APIs key features off the origin header).
@@ -64,27 +66,36 @@ impl std::fmt::Debug for EsClient {
 
 impl EsClient {
     /// A client with the global credentials (connector and job documents, preflight).
-    pub fn new(cfg: &ElasticsearchConfig) -> Result<Self, EsError> {
+    pub fn new(cfg: &ElasticsearchConfig, outbound: &Outbound) -> Result<Self, EsError> {
         let credentials = match &cfg.api_key {
             Some(key) if !key.is_empty() => Credentials::EncodedApiKey(key.expose().to_string()),
             _ => Credentials::Basic(cfg.username.clone(), cfg.password.expose().to_string()),
         };
-        Self::build(cfg, credentials)
+        Self::build(cfg, outbound, credentials)
     }
 
     /// A client for one connector's sync data path, authenticated with that connector's API key (spec §2.3).
-    pub fn with_api_key(cfg: &ElasticsearchConfig, api_key: &Secret) -> Result<Self, EsError> {
+    pub fn with_api_key(
+        cfg: &ElasticsearchConfig,
+        outbound: &Outbound,
+        api_key: &Secret,
+    ) -> Result<Self, EsError> {
         Self::build(
             cfg,
+            outbound,
             Credentials::EncodedApiKey(api_key.expose().to_string()),
         )
     }
 
-    fn build(cfg: &ElasticsearchConfig, credentials: Credentials) -> Result<Self, EsError> {
+    fn build(
+        cfg: &ElasticsearchConfig,
+        outbound: &Outbound,
+        credentials: Credentials,
+    ) -> Result<Self, EsError> {
         let url = url::Url::parse(&cfg.host)
             .map_err(|e| EsError::Setup(format!("elasticsearch.host: {e}")))?;
         let host = redacted(&url);
-        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url.clone()))
             .auth(credentials)
             .timeout(cfg.request_timeout.get())
             .enable_meta_header(false)
@@ -106,9 +117,12 @@ impl EsClient {
             })?;
             builder = builder.header(name, value);
         }
-        if cfg.ssl {
-            builder = builder.cert_validation(cert_validation(cfg)?);
-        }
+        builder = builder.cert_validation(cert_validation(cfg, outbound)?);
+        // The library would read the proxy variables itself; the decision is ours (one host, so made once).
+        builder = match outbound.proxy_for(&url) {
+            Some(proxy) => builder.proxy(proxy.clone(), None, None),
+            None => builder.disable_proxy(),
+        };
         let transport = builder
             .build()
             .map_err(|e| EsError::Setup(format!("cannot build the Elasticsearch client: {e}")))?;
@@ -348,26 +362,32 @@ impl EsClient {
     }
 }
 
-fn cert_validation(cfg: &ElasticsearchConfig) -> Result<CertificateValidation, EsError> {
-    if !cfg.verify_certs {
+/// The bundled roots plus the OS store, plus `ca_certs`; or no verification. `ssl: false` keeps the reference's
+/// meaning — `verify_certs` and `ca_certs` are ignored — but an https:// host is still verified.
+fn cert_validation(
+    cfg: &ElasticsearchConfig,
+    outbound: &Outbound,
+) -> Result<CertificateValidation, EsError> {
+    if cfg.ssl && !cfg.verify_certs {
         return Ok(CertificateValidation::None);
     }
-    let Some(path) = &cfg.ca_certs else {
-        return Ok(CertificateValidation::Default);
+    let trusted = match &cfg.ca_certs {
+        Some(path) if cfg.ssl => outbound
+            .with_ca_file(path, "elasticsearch.ca_certs")
+            .map_err(|e| EsError::Setup(e.to_string()))?,
+        _ => outbound.clone(),
     };
-    let pem = std::fs::read(path).map_err(|e| {
-        EsError::Setup(format!(
-            "elasticsearch.ca_certs: cannot read {}: {e}",
-            path.display()
-        ))
-    })?;
-    let cert = Certificate::from_pem(&pem).map_err(|e| {
-        EsError::Setup(format!(
-            "elasticsearch.ca_certs: {} is not a PEM certificate: {e}",
-            path.display()
-        ))
-    })?;
-    Ok(CertificateValidation::Full(cert))
+    let mut roots: Option<Certificate> = None;
+    for der in trusted.roots() {
+        let cert = Certificate::from_der(der)
+            .map_err(|e| EsError::Setup(format!("cannot use a trusted certificate: {e}")))?;
+        match &mut roots {
+            Some(all) => all.append(cert),
+            None => roots = Some(cert),
+        }
+    }
+    // `Full` adds these to the bundled roots; with none to add, the bundled roots alone.
+    Ok(roots.map_or(CertificateValidation::Default, CertificateValidation::Full))
 }
 
 /// A HEAD response has no body; say what the status means for an existence check.
@@ -412,7 +432,9 @@ mod tests {
             ca_certs: Some("/nonexistent/ca.pem".into()),
             ..Default::default()
         };
-        let e = EsClient::new(&cfg).unwrap_err().to_string();
+        let e = EsClient::new(&cfg, &Outbound::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("elasticsearch.ca_certs") && e.contains("/nonexistent/ca.pem"),
             "{e}"
@@ -425,7 +447,7 @@ mod tests {
             password: Secret::new("pw-xyz"),
             ..Default::default()
         };
-        let c = EsClient::new(&cfg).unwrap();
+        let c = EsClient::new(&cfg, &Outbound::default()).unwrap();
         assert!(!format!("{c:?}").contains("pw-xyz"));
     }
 }

@@ -7,7 +7,7 @@ use std::error::Error as _;
 pub enum EsError {
     #[error("connection refused by {host} (is Elasticsearch running and listening there?)")]
     ConnectionRefused { host: String },
-    #[error("TLS failure talking to {host}: {detail} (check the URL scheme, elasticsearch.ca_certs and elasticsearch.verify_certs)")]
+    #[error("TLS failure talking to {host}: {detail} (check the URL scheme, elasticsearch.ca_certs, the operating system's certificate store and elasticsearch.verify_certs)")]
     Tls { host: String, detail: String },
     #[error("request to {host} timed out")]
     Timeout { host: String },

@@ -18,6 +18,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::es::protocol::{self, ConnectorProtocol, ProtocolMode};
 use crate::es::{queries, Connector, EsClient, EsError, Store};
+use crate::net::Outbound;
 use crate::sync::runner::RunnerTiming;
 use crate::sync::SyncEngine;
 
@@ -54,6 +55,8 @@ pub enum ServiceError {
     Preflight(#[from] preflight::PreflightError),
     #[error("{0}")]
     Setup(#[from] EsError),
+    #[error(transparent)]
+    Trust(#[from] crate::net::TrustError),
     #[error("the {0} loop failed too often in a row (service.max_errors); last error: {1}")]
     TooManyErrors(&'static str, String),
 }
@@ -151,7 +154,10 @@ pub async fn run(
     actions: &[ServiceAction],
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
-    let factory = Arc::new(crate::sources::teams::TeamsFactory::from_env());
+    let outbound = Outbound::from_env(&config.env.network);
+    let factory = Arc::new(crate::sources::teams::TeamsFactory::for_service(
+        config, &outbound,
+    )?);
     let engine = Arc::new(crate::sync::engine::ContentEngine::new(factory));
     run_with_engine(config, actions, engine, shutdown).await
 }
@@ -163,7 +169,10 @@ pub async fn run_with_engine(
     engine: Arc<dyn SyncEngine>,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
-    let client = EsClient::new(&config.elasticsearch)?;
+    let client = EsClient::new(
+        &config.elasticsearch,
+        &Outbound::from_env(&config.env.network),
+    )?;
     let outcome = match preflight::run(&client, config, &shutdown).await {
         Err(preflight::PreflightError::Aborted) => {
             tracing::info!("Stopped during preflight");

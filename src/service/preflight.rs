@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::es::{ClusterInfo, CreateOutcome, EsClient, EsError, CONNECTORS_INDEX, JOBS_INDEX};
+use crate::net::Outbound;
 use crate::retry::Backoff;
 
 /// Oldest Elasticsearch this service supports: the release line whose connector API has every endpoint the
@@ -65,7 +66,7 @@ pub async fn run(
         .as_ref()
         .and_then(|x| x.host.as_deref())
     {
-        ping_extraction_service(host).await;
+        ping_extraction_service(host, &Outbound::from_env(&config.env.network)).await;
     }
     ensure_system_indices(client, config, shutdown).await?;
     Ok(Outcome { info, serverless })
@@ -188,9 +189,10 @@ fn parse_version(number: &str) -> Option<(u64, u64)> {
 }
 
 /// `GET {host}/ping/` with a 5 s timeout; the result is only logged (the reference does the same).
-async fn ping_extraction_service(host: &str) {
+async fn ping_extraction_service(host: &str, outbound: &Outbound) {
     let url = format!("{}/ping/", host.trim_end_matches('/'));
-    let client = match reqwest::Client::builder()
+    let client = match outbound
+        .client_builder()
         .timeout(Duration::from_secs(5))
         .build()
     {

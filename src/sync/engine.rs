@@ -24,6 +24,7 @@ use super::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use crate::es::bulk::BulkOp;
 use crate::es::content::{self, ExistingDocs};
 use crate::es::{time, EsClient, JobType};
+use crate::net::Outbound;
 use crate::sync::queue::{self, QueueLimits, QueueSender};
 use crate::sync::sink::{Sink, SinkSettings};
 
@@ -208,12 +209,13 @@ fn data_client(ctx: &SyncContext) -> Result<EsClient, SyncError> {
         .connectors
         .iter()
         .find(|c| c.connector_id == ctx.connector.id);
+    let outbound = Outbound::from_env(&ctx.config.env.network);
     let client = match configured
         .and_then(|c| c.api_key.as_ref())
         .filter(|k| !k.is_empty())
     {
-        Some(key) => EsClient::with_api_key(&ctx.config.elasticsearch, key)?,
-        None => EsClient::new(&ctx.config.elasticsearch)?,
+        Some(key) => EsClient::with_api_key(&ctx.config.elasticsearch, &outbound, key)?,
+        None => EsClient::new(&ctx.config.elasticsearch, &outbound)?,
     };
     Ok(client)
 }

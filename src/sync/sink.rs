@@ -464,7 +464,8 @@ mod tests {
     }
 
     fn sink(monitor: ErrorMonitorConfig) -> Sink {
-        let client = EsClient::new(&ElasticsearchConfig::default()).expect("client");
+        let client =
+            EsClient::new(&ElasticsearchConfig::default(), &Default::default()).expect("client");
         let mut settings = SinkSettings::from_config(&BulkConfig::default());
         settings.error_monitor = monitor;
         Sink::new(client, "search-x", None, settings, Arc::default())

@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use elastic_ingest::config::{self, Config, Environment};
 use elastic_ingest::es::{EsClient, JobType, RetryPolicy, TriggerMethod};
+use elastic_ingest::net::Outbound;
 use elastic_ingest::service::{self, preflight, Context, ServiceAction};
 use elastic_ingest::sync::runner::RunnerTiming;
 use elastic_ingest::sync::{NoEngine, SyncEngine};
@@ -65,7 +66,7 @@ impl Harness {
     }
 
     pub fn client(&self) -> EsClient {
-        EsClient::new(&self.config.elasticsearch)
+        EsClient::new(&self.config.elasticsearch, &Outbound::default())
             .unwrap()
             .with_retry(RetryPolicy {
                 attempts: 1,

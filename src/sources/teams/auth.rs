@@ -87,6 +87,9 @@ pub enum AuthError {
     /// The token endpoint could not be reached or answered garbage after retries.
     #[error("Could not reach the Microsoft identity platform at {url}: {reason}")]
     Unavailable { url: String, reason: String },
+    /// The identity platform's TLS certificate was rejected (not trusted, expired, wrong name): not retried.
+    #[error("Could not reach the Microsoft identity platform at {url}: {reason}")]
+    Untrusted { url: String, reason: String },
     /// Local configuration problem (certificate key unreadable, ...).
     #[error("{0}")]
     Config(String),
@@ -231,7 +234,11 @@ impl TokenProvider {
                         valid_until: started + usable,
                     });
                 }
-                Err(e @ (AuthError::Rejected(_) | AuthError::Config(_))) => return Err(e),
+                Err(
+                    e @ (AuthError::Rejected(_)
+                    | AuthError::Config(_)
+                    | AuthError::Untrusted { .. }),
+                ) => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
@@ -304,7 +311,17 @@ impl TokenProvider {
             .form(&self.form(kind)?)
             .send()
             .await
-            .map_err(|e| unavailable(super::graph::transport_reason(&e)))?;
+            .map_err(|e| {
+                let reason = super::graph::transport_reason(&e);
+                if super::graph::is_certificate_failure(&e) {
+                    AuthError::Untrusted {
+                        url: self.token_url.clone(),
+                        reason,
+                    }
+                } else {
+                    unavailable(reason)
+                }
+            })?;
         let status = response.status();
         let body = response
             .bytes()

@@ -19,6 +19,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use serde_json::Value;
 
 use super::auth::{AuthError, TokenProvider};
+use crate::net::Outbound;
 use crate::retry::Backoff;
 use crate::sync::source::ApiUsage;
 
@@ -176,6 +177,8 @@ pub struct GraphSettings {
     /// A `Retry-After` longer than this is cut to it.
     pub max_retry_after: Duration,
     pub limits: RateLimits,
+    /// Trust roots and proxy rules for Graph, sign-in and downloads (`graph.ca_certs`, the proxy variables).
+    pub outbound: Outbound,
 }
 
 impl Default for GraphSettings {
@@ -189,6 +192,7 @@ impl Default for GraphSettings {
             retry_delay: Duration::from_secs(2),
             max_retry_after: Duration::from_secs(300),
             limits: RateLimits::default(),
+            outbound: Outbound::default(),
         }
     }
 }
@@ -229,7 +233,9 @@ impl GraphClient {
         tokens: Arc<TokenProvider>,
     ) -> Result<GraphClient, GraphError> {
         let build = |timeout: Duration| {
-            reqwest::Client::builder()
+            settings
+                .outbound
+                .client_builder()
                 .connect_timeout(settings.connect_timeout)
                 .timeout(timeout)
                 .user_agent(concat!("elastic-ingest-rs/", env!("CARGO_PKG_VERSION")))
@@ -335,6 +341,12 @@ impl GraphClient {
                 .send()
                 .await;
             let failure = match outcome {
+                Err(e) if is_certificate_failure(&e) => {
+                    return Err(GraphError::Failed {
+                        reason: transport_reason(&e),
+                        path,
+                    })
+                }
                 Err(e) => Retry::Failure(transport_reason(&e)),
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match response.bytes().await {
@@ -427,6 +439,12 @@ impl GraphClient {
             self.pace(EndpointClass::Drives, "").await;
             self.usage.add_request();
             let failure = match self.download_http.get(url).send().await {
+                Err(e) if is_certificate_failure(&e) => {
+                    return Err(GraphError::Failed {
+                        reason: transport_reason(&e),
+                        path,
+                    })
+                }
                 Err(e) => Retry::Failure(transport_reason(&e)),
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match read_capped(response, max_bytes).await {
@@ -585,6 +603,11 @@ fn download_label(url: &str) -> String {
 pub(super) fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
+    } else if let Some(detail) = certificate_failure(e) {
+        format!(
+            "TLS failure: {detail} (behind a proxy that inspects TLS, its CA certificate belongs in the \
+             operating system's certificate store or in graph.ca_certs)"
+        )
     } else if e.is_connect() {
         "connection failed".into()
     } else if e.is_body() || e.is_decode() {
@@ -598,6 +621,27 @@ pub(super) fn transport_reason(e: &reqwest::Error) -> String {
         }
         text
     }
+}
+
+/// What the TLS handshake said when it rejected the server's certificate (the innermost error, e.g. `invalid
+/// peer certificate: UnknownIssuer`). That is what a TLS-inspecting proxy causes, so it is named rather than
+/// reported as a bare connection failure.
+fn certificate_failure(e: &reqwest::Error) -> Option<String> {
+    let mut messages = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(inner) = source {
+        messages.push(inner.to_string());
+        source = inner.source();
+    }
+    messages
+        .iter()
+        .any(|m| m.to_lowercase().contains("certificate"))
+        .then(|| messages.pop().unwrap_or_default())
+}
+
+/// A rejected certificate stays rejected until someone changes the trust settings: retrying cannot help.
+pub(super) fn is_certificate_failure(e: &reqwest::Error) -> bool {
+    certificate_failure(e).is_some()
 }
 
 /// The Graph permission an endpoint needs (application permission names; delegated ones match without `.All`

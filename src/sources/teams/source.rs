@@ -12,6 +12,8 @@ use super::crawl;
 use super::graph::{GraphClient, GraphSettings, RateLimits};
 use super::progress::PROGRESS_EVERY;
 use super::{DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
+use crate::config::Config;
+use crate::net::{Outbound, TrustError};
 use crate::secret::Secret;
 use crate::sync::source::{ApiUsage, Source, SourceError, SourceEvent, SourceFactory, SyncKind};
 
@@ -54,6 +56,17 @@ impl TeamsFactory {
             override_url,
             ..TeamsFactory::default()
         }
+    }
+
+    /// The factory the service runs: [`from_env`](Self::from_env), with Graph, sign-in and download connections
+    /// trusting `graph.ca_certs` (read now, so a bad file stops the start) on top of `outbound`.
+    pub fn for_service(config: &Config, outbound: &Outbound) -> Result<TeamsFactory, TrustError> {
+        let mut factory = TeamsFactory::from_env();
+        factory.graph.outbound = match &config.graph.ca_certs {
+            Some(path) => outbound.with_ca_file(path, "graph.ca_certs")?,
+            None => outbound.clone(),
+        };
+        Ok(factory)
     }
 
     pub fn build(&self, values: &Map<String, Value>) -> Result<TeamsSource, SourceError> {
@@ -143,7 +156,9 @@ impl TeamsFactory {
             limits,
             ..self.graph.clone()
         };
-        let http = reqwest::Client::builder()
+        let http = settings
+            .outbound
+            .client_builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .build()
