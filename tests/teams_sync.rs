@@ -29,6 +29,9 @@ struct Rig {
 
 impl Rig {
     async fn start() -> Rig {
+        // Every test logs into the capture from its start: a job whose span was created before the global
+        // subscriber existed would log its later lines without the span's ids.
+        captured_logs();
         let fx = GraphFixture::start(GraphOptions::default()).expect("start the Graph fixture");
         let h = Harness::start(Mode::Api).await;
         let mut configuration = elastic_ingest::sources::teams::default_configuration();
@@ -254,6 +257,20 @@ async fn a_throttled_sync_logs_progress_throttling_and_totals_with_its_ids() {
     );
     assert!(label_number(listed, "chats_done") > 0.0 && label_number(listed, "users_done") > 0.0);
     assert!(label_number(listed, "downloads") > 0.0, "{listed}");
+
+    // `bulk.display_every` (100 by default): a progress line per 100 documents from the source.
+    let finished = with_message("Sync finished");
+    assert_eq!(finished.len(), 1, "{finished:#?}");
+    let seen = label_number(finished[0], "seen");
+    let every: Vec<f64> = with_message("Sync progress")
+        .iter()
+        .map(|l| label_number(l, "seen"))
+        .collect();
+    let expected: Vec<f64> = (1..=(seen as u64 / 100))
+        .map(|k| (k * 100) as f64)
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(every, expected);
 
     // The first throttling, once, with its endpoint class and the (capped) wait.
     let first = with_message("Graph is throttling");
@@ -519,6 +536,7 @@ async fn a_connector_from_the_python_service_migrates_to_certificate_sign_in() {
         ..GraphOptions::default()
     })
     .expect("start the Graph fixture");
+    captured_logs();
     let h = Harness::start(Mode::Direct).await;
     let python_field = |label: &str, order: u32, sensitive: bool, value: &str| {
         json!({"default_value": null, "depends_on": [], "display": "text", "label": label, "options": [],

@@ -54,6 +54,22 @@ struct Counters {
     downloads: u64,
 }
 
+impl Counters {
+    /// The every-`display_every`-documents line (the reference's "Sync progress" line), beside the sink's 10 s one.
+    fn log_progress(&self) {
+        tracing::info!(
+            seen = self.docs_seen,
+            created = self.creates,
+            updated = self.updates,
+            unchanged = self.unchanged,
+            filtered = self.filtered,
+            deleted = self.deletes,
+            downloads = self.downloads,
+            "Sync progress"
+        );
+    }
+}
+
 #[async_trait]
 impl SyncEngine for ContentEngine {
     async fn check(
@@ -152,6 +168,7 @@ impl SyncEngine for ContentEngine {
             rules,
             concurrent_downloads: bulk.concurrent_downloads.max(1),
             max_download: ctx.config.service.max_file_download_size,
+            display_every: bulk.display_every,
         };
         let produced = produce(source.as_ref(), &plan, cursor, existing, tx, &ctx).await;
         let sink_result = sink_task
@@ -247,6 +264,8 @@ struct Plan {
     rules: SyncRules,
     concurrent_downloads: usize,
     max_download: u64,
+    /// `bulk.display_every`: a progress line every this many documents from the source (0: none).
+    display_every: u64,
 }
 
 struct Produced {
@@ -299,6 +318,9 @@ async fn produce(
             SourceEvent::Doc(doc) => doc,
         };
         counters.docs_seen += 1;
+        if plan.display_every > 0 && counters.docs_seen.is_multiple_of(plan.display_every) {
+            counters.log_progress();
+        }
         let Some((id, mut body)) = document::prepare(doc.doc, &plan.pipeline) else {
             counters.without_id += 1;
             tracing::warn!("The source sent a document without an id; skipping it");
