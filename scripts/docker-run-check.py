@@ -150,7 +150,7 @@ def docker_run(spec, root, config_dir, run_args):
         steps.append(f"mount --bind {shlex.quote(src)} {shlex.quote(root + dst)}")
     mounts = " && ".join(steps)
     user = spec["user"]
-    env = ["env", "-i", f"PATH={spec['path'] or '/usr/local/bin:/usr/bin:/bin'}", "HOME=/tmp", "NO_COLOR=1"]
+    env = ["env", "-i", f"PATH={spec['path'] or '/usr/local/bin:/usr/bin:/bin'}", "HOME=/tmp"]
     inner = " ".join(shlex.quote(a) for a in env + ["sh", "-c", 'cd "$0" && exec "$@"', spec["workdir"]] + argv)
     script = f"{mounts} && exec chroot --userspec={user}:{user} {shlex.quote(root)} {inner}"
     return argv, subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--fork", "sh", "-c", script],
