@@ -7,6 +7,7 @@ pub mod es;
 pub mod extract;
 pub mod logging;
 pub mod net;
+pub mod pyvalue;
 pub mod retry;
 pub mod secret;
 pub mod service;

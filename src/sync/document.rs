@@ -5,6 +5,8 @@
 use md5::{Digest, Md5};
 use serde_json::{Map, Value};
 
+use crate::pyvalue::truthy;
+
 /// Elasticsearch rejects `_id`s longer than this many bytes.
 pub const MAX_ID_BYTES: usize = 512;
 
@@ -52,18 +54,6 @@ impl PipelineSettings {
             run_ml_inference: flag("run_ml_inference"),
             name_note,
         }
-    }
-}
-
-/// Python truthiness, which the reference applies to the stored flags.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 

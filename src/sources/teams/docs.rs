@@ -18,6 +18,8 @@
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value};
 
+use crate::pyvalue::truthy;
+
 use super::html_text::html_to_text;
 
 pub type Doc = Map<String, Value>;
@@ -473,18 +475,6 @@ fn sender(message: &Value) -> Value {
         user["displayName"].clone()
     } else {
         Value::from("")
-    }
-}
-
-/// Python truthiness, which the reference's `if x.get(...)` tests rely on.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 
