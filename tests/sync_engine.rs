@@ -470,3 +470,93 @@ async fn local_extraction_or_none_when_pipeline_extraction_is_off() {
         "{doc}"
     );
 }
+
+/// The delete guard: a sync whose listing lost most of the index (as a bad Graph answer would make it) deletes
+/// nothing and says so on the job and the connector; the operator's one-time acceptance lets the next sync delete,
+/// and is turned off again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_that_would_delete_most_of_the_index_deletes_nothing_until_accepted() {
+    let rig = Rig::start().await;
+    let all = docs(0..1_000, "v1");
+    rig.set(Scenario {
+        docs: all.clone(),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["indexed_document_count"], 1_000, "{job}");
+
+    // 90 % of the documents are missing from the listing.
+    rig.set(Scenario {
+        docs: all[..100].to_vec(),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["deleted_document_count"], 0, "{job}");
+    let message = job["error"].as_str().expect("the job says why");
+    assert!(
+        message.contains("900 of the 1000") && message.contains("service.delete_guard_share"),
+        "{message}"
+    );
+    assert_eq!(job["metadata"]["delete_guard"]["would_delete"], 900);
+    assert_eq!(job["metadata"]["delete_guard"]["found"], 1_000);
+    assert_eq!(rig.index_ids().await.len(), 1_000, "nothing deleted");
+    let c = rig.h.connector().await;
+    assert_eq!(c["status"], "connected");
+    assert_eq!(c["error"], message, "shown on the connector");
+    assert_eq!(c["last_sync_status"], "completed");
+
+    // The incremental flavour re-lists everything too, and is guarded the same way.
+    let job = rig.sync(JobType::Incremental).await;
+    assert_eq!(job["deleted_document_count"], 0, "{job}");
+    assert_eq!(rig.index_ids().await.len(), 1_000);
+
+    // The operator accepts the deletion once.
+    let mut connector = rig.h.connector().await;
+    connector["configuration"]["accept_large_deletion"] =
+        json!({"type": "bool", "value": true, "label": "Accept", "required": false});
+    rig.h.put_connector(connector).await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["deleted_document_count"], 900, "{job}");
+    assert!(job["error"].is_null(), "{job}");
+    assert_eq!(rig.index_ids().await, sorted_ids(&all[..100]));
+    let c = rig.h.connector().await;
+    assert_eq!(
+        c["configuration"]["accept_large_deletion"]["value"], false,
+        "the acceptance is used up"
+    );
+    assert!(
+        c["error"].is_null() && c["last_sync_error"].is_null(),
+        "{c}"
+    );
+}
+
+/// Deletes act on `_id`s, so the existing-documents scan keys on `_id`: a document whose `_source.id` names
+/// another document (written by something else into the same index) is not mistaken for that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_is_read_by_id_not_by_the_id_field() {
+    let rig = Rig::start().await;
+    let listed = docs(0..10, "v1");
+    rig.set(Scenario {
+        docs: listed.clone(),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["indexed_document_count"], 10, "{job}");
+    let (status, body) = rig
+        .h
+        .send(
+            reqwest::Method::PUT,
+            "/search-engine-test/_doc/stale?refresh=true",
+            Some(json!({"id": "doc-1", "title": "left behind", "_timestamp": "2020-01-01T00:00:00+00:00"})),
+        )
+        .await;
+    assert!(status < 300, "{body}");
+
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["deleted_document_count"], 1, "{job}");
+    assert_eq!(rig.index_ids().await, sorted_ids(&listed));
+    assert_eq!(rig.doc("doc-1").await["title"], "title 1 v1");
+}

@@ -346,6 +346,13 @@ impl Config {
                 "true is not supported: this build's TLS and crypto libraries are not FIPS 140 validated, so it cannot guarantee FIPS mode; set it to false or run a FIPS-validated deployment",
             ));
         }
+        let share = self.service.delete_guard_share;
+        if !(share.is_finite() && share > 0.0) {
+            return Err(self.invalid(
+                "service.delete_guard_share",
+                "must be a number greater than 0 (0.5 = half of the index; 1 or more turns the guard off)",
+            ));
+        }
         if es.backoff_multiplier < 1.0 || !es.backoff_multiplier.is_finite() {
             return Err(self.invalid("elasticsearch.backoff_multiplier", "must be a number ≥ 1"));
         }

@@ -176,6 +176,11 @@ pub struct ServiceConfig {
     #[serde(deserialize_with = "lenient::opt_string")]
     pub log_level: Option<String>,
     pub fips_mode: bool,
+    /// A full sync that would delete more than this share of the documents it found in the index deletes
+    /// nothing (the last line of defence against a listing that looked complete but was not); 1 or more: off.
+    pub delete_guard_share: f64,
+    /// ... unless it would delete fewer than this many documents.
+    pub delete_guard_min_documents: u64,
 }
 
 impl Default for ServiceConfig {
@@ -196,6 +201,8 @@ impl Default for ServiceConfig {
             job_cleanup_interval: Seconds::secs(300),
             log_level: None,
             fips_mode: false,
+            delete_guard_share: 0.5,
+            delete_guard_min_documents: 100,
         }
     }
 }

@@ -87,6 +87,8 @@ pub struct ConnectorDoc {
     #[serde(deserialize_with = "lenient")]
     pub last_sync_status: Option<JobStatus>,
     #[serde(deserialize_with = "lenient")]
+    pub last_sync_error: Option<String>,
+    #[serde(deserialize_with = "lenient")]
     pub last_access_control_sync_status: Option<JobStatus>,
     #[serde(deserialize_with = "time::deserialize_opt")]
     pub last_sync_scheduled_at: Option<DateTime<Utc>>,
@@ -186,6 +188,14 @@ impl ConnectorDoc {
             }
         }
         p
+    }
+
+    /// A completed content sync's warning (held-back deletions, parts that keep failing): shown in `error` while
+    /// the connector is otherwise healthy, until a sync completes without one.
+    pub fn sync_warning(&self) -> Option<&str> {
+        (self.last_sync_status == Some(JobStatus::Completed))
+            .then_some(self.last_sync_error.as_deref())
+            .flatten()
     }
 
     /// The `DEFAULT`-domain filtering entry, if any.

@@ -44,11 +44,12 @@ pub fn timestamp_fingerprint(timestamp: Option<&str>) -> u64 {
     }
 }
 
-/// Reads every document's `id` and `_timestamp` with a scroll (any index size; pages of 1 000). A missing index
-/// holds nothing.
+/// Reads every document's `_id` and `_timestamp` with a scroll (any index size; pages of 1 000). A missing index
+/// holds nothing. Keyed on `_id`, the one thing a delete acts on: a `_source.id` that disagrees with it (a document
+/// written by something else into a shared index) must neither hide a stale document nor aim a delete at another.
 pub async fn scan_existing(client: &EsClient, index: &str) -> Result<ExistingDocs, EsError> {
     let mut existing = ExistingDocs::new();
-    let body = json!({"size": SCAN_PAGE, "_source": ["id", "_timestamp"], "sort": ["_doc"], "query": {"match_all": {}}});
+    let body = json!({"size": SCAN_PAGE, "_source": ["_timestamp"], "sort": ["_doc"], "query": {"match_all": {}}});
     let path = format!("/{}/_search", encode(index));
     let first = match client
         .request(
@@ -74,10 +75,7 @@ pub async fn scan_existing(client: &EsClient, index: &str) -> Result<ExistingDoc
             break;
         }
         for hit in &hits {
-            let id = hit["_source"]["id"]
-                .as_str()
-                .or_else(|| hit["_id"].as_str());
-            if let Some(id) = id {
+            if let Some(id) = hit["_id"].as_str() {
                 let ts = hit["_source"]["_timestamp"].as_str();
                 existing.insert(id.into(), timestamp_fingerprint(ts));
             }

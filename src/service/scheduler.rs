@@ -121,7 +121,16 @@ async fn handle(
             set_status(ctx, &connector, ConnectorStatus::Error, Some(&message)).await?;
             return Ok(());
         }
-        Ok(()) => set_status(ctx, &connector, ConnectorStatus::Connected, None).await?,
+        Ok(()) => {
+            let warning = connector.doc.sync_warning().map(str::to_string);
+            set_status(
+                ctx,
+                &connector,
+                ConnectorStatus::Connected,
+                warning.as_deref(),
+            )
+            .await?
+        }
     }
     if connector.doc.dls_enabled() {
         schedule_job(ctx, &id, JobType::AccessControl, window_start, pass_start).await?;

@@ -169,6 +169,11 @@ impl SyncEngine for ContentEngine {
             concurrent_downloads: bulk.concurrent_downloads.max(1),
             max_download: ctx.config.service.max_file_download_size,
             display_every: bulk.display_every,
+            guard: DeleteGuard {
+                share: ctx.config.service.delete_guard_share,
+                min_documents: ctx.config.service.delete_guard_min_documents,
+                accepted: values.get(DeleteGuard::ACCEPT_KEY).is_some_and(truthy),
+            },
         };
         let produced = produce(source.as_ref(), &plan, cursor, existing, tx, &ctx).await;
         let sink_result = sink_task
@@ -190,19 +195,44 @@ impl SyncEngine for ContentEngine {
             incomplete_parts = produced.incomplete.len(),
             "Sync finished"
         );
-        let metadata = (!produced.incomplete.is_empty()).then(|| {
+        let mut metadata = Map::new();
+        if !produced.incomplete.is_empty() {
             let parts: Vec<Value> = produced
                 .incomplete
                 .iter()
                 .take(MAX_REPORTED_PARTS)
                 .map(|(part, reason)| json!({"part": part, "reason": reason}))
                 .collect();
-            json!({"incomplete_listing": {"failed_parts": produced.incomplete.len(), "examples": parts,
-                   "deletions_skipped": true}})
-        });
+            metadata.insert(
+                "incomplete_listing".into(),
+                json!({"failed_parts": produced.incomplete.len(), "examples": parts,
+                       "deletions_skipped": true}),
+            );
+        }
+        let mut warning = None;
+        if let Some(held) = produced.held_back {
+            let message = plan.guard.describe(held);
+            metadata.insert(
+                "delete_guard".into(),
+                json!({"would_delete": held.would_delete, "found": held.found,
+                       "delete_guard_share": plan.guard.share,
+                       "delete_guard_min_documents": plan.guard.min_documents,
+                       "deletions_skipped": true, "message": message}),
+            );
+            warning = Some(message);
+        }
+        let mut connector_update = None;
+        if produced.acceptance_used {
+            metadata.insert("delete_guard".into(), json!({"accepted": true}));
+            // Once: the acceptance covers this sync's deletions, not the next surprise.
+            connector_update =
+                Some(json!({"configuration": {DeleteGuard::ACCEPT_KEY: {"value": false}}}));
+        }
         Ok(SyncOutcome {
             sync_cursor: object_cursor(source.sync_cursor()),
-            metadata,
+            metadata: (!metadata.is_empty()).then_some(Value::Object(metadata)),
+            warning,
+            connector_update,
         })
     }
 }
@@ -266,9 +296,56 @@ struct Plan {
     max_download: u64,
     /// `bulk.display_every`: a progress line every this many documents from the source (0: none).
     display_every: u64,
+    guard: DeleteGuard,
+}
+
+/// The last line of defence against a listing that looked complete but was not (an empty page Graph should not
+/// have sent, a proxy answering for Graph): a full sync whose deletions would exceed `share` of the documents found
+/// in the index, and number at least `min_documents`, deletes nothing unless the operator `accepted` it. (Incremental
+/// syncs that re-list everything delete the same way and are guarded the same way; delta listings delete only
+/// what the source reports.)
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteGuard {
+    pub share: f64,
+    pub min_documents: u64,
+    /// The connector's `accept_large_deletion` value: let this one sync delete past the guard.
+    pub accepted: bool,
+}
+
+/// Deletions the guard held back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldBack {
+    pub would_delete: u64,
+    pub found: u64,
+}
+
+impl DeleteGuard {
+    /// The connector value that lets one sync delete past the guard (reset to false once used).
+    pub const ACCEPT_KEY: &'static str = super::source::ACCEPT_LARGE_DELETION;
+
+    /// Whether deleting `would_delete` of `found` documents trips the guard.
+    pub fn trips(&self, would_delete: u64, found: u64) -> bool {
+        would_delete >= self.min_documents.max(1)
+            && (would_delete as f64) > self.share * found as f64
+    }
+
+    fn describe(&self, held: HeldBack) -> String {
+        format!(
+            "Deleted nothing: this sync would have deleted {} of the {} documents in the index ({:.0} %), more than service.delete_guard_share ({:.0} %) allows. If that many documents are really gone, set the connector's `{}` to true for one sync.",
+            held.would_delete,
+            held.found,
+            100.0 * held.would_delete as f64 / held.found.max(1) as f64,
+            100.0 * self.share,
+            Self::ACCEPT_KEY,
+        )
+    }
 }
 
 struct Produced {
+    /// Deletions the guard held back, if it tripped.
+    held_back: Option<HeldBack>,
+    /// The guard would have tripped, and the operator's acceptance let the deletions through.
+    acceptance_used: bool,
     counters: Counters,
     failed_downloads: u64,
     incomplete: Vec<(String, String)>,
@@ -284,6 +361,7 @@ async fn produce(
     tx: QueueSender,
     ctx: &SyncContext,
 ) -> Result<Produced, SyncError> {
+    let found = existing.len() as u64;
     let mut counters = Counters::default();
     let mut incomplete = Vec::new();
     let downloads_allowed = Arc::new(Semaphore::new(plan.concurrent_downloads));
@@ -384,14 +462,40 @@ async fn produce(
     while let Some(done) = downloads.join_next().await {
         done.map_err(|e| SyncError::Failed(format!("a download task failed: {e}")))??;
     }
+    let mut held_back = None;
+    let mut acceptance_used = false;
     if incomplete.is_empty() && !plan.changes_only {
+        let held = HeldBack {
+            would_delete: existing.len() as u64,
+            found,
+        };
+        if plan.guard.trips(held.would_delete, held.found) {
+            if plan.guard.accepted {
+                tracing::warn!(
+                    would_delete = held.would_delete,
+                    found = held.found,
+                    "Deleting past the delete guard: the connector's accept_large_deletion is set"
+                );
+                acceptance_used = true;
+            } else {
+                tracing::error!(
+                    would_delete = held.would_delete,
+                    found = held.found,
+                    "{}",
+                    plan.guard.describe(held)
+                );
+                held_back = Some(held);
+            }
+        }
+    }
+    if incomplete.is_empty() && !plan.changes_only && held_back.is_none() {
         for id in existing.into_keys() {
             counters.deletes += 1;
             tx.send(BulkOp::Delete { id: id.into() })
                 .await
                 .map_err(SyncError::from)?;
         }
-    } else {
+    } else if held_back.is_none() {
         tracing::warn!(
             kept = existing.len(),
             "Listing incomplete: {} documents the source did not list are kept",
@@ -400,6 +504,8 @@ async fn produce(
     }
     let failed_downloads = failed_downloads.load(Ordering::Relaxed);
     Ok(Produced {
+        held_back,
+        acceptance_used,
         counters,
         failed_downloads,
         incomplete,
@@ -454,4 +560,39 @@ async fn with_content(
     };
     body.remove("_original_filename");
     (body, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_trips_past_the_share_and_the_minimum() {
+        let guard = DeleteGuard {
+            share: 0.5,
+            min_documents: 100,
+            accepted: false,
+        };
+        assert!(guard.trips(501, 1000));
+        assert!(!guard.trips(500, 1000), "exactly half is allowed");
+        assert!(!guard.trips(99, 100), "fewer than the minimum: allowed");
+        assert!(guard.trips(100, 100));
+        let off = DeleteGuard {
+            share: 1.0,
+            ..guard
+        };
+        assert!(!off.trips(1000, 1000), "a share of 1 never trips");
+        let message = guard.describe(HeldBack {
+            would_delete: 900,
+            found: 1000,
+        });
+        assert!(
+            message.contains("900 of the 1000") && message.contains("90 %"),
+            "{message}"
+        );
+        assert!(
+            message.contains("service.delete_guard_share")
+                && message.contains("accept_large_deletion")
+        );
+    }
 }

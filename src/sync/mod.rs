@@ -40,6 +40,11 @@ pub struct SyncOutcome {
     pub sync_cursor: Option<Value>,
     /// Written to the job's `metadata` (for example, which parts of the listing failed).
     pub metadata: Option<Value>,
+    /// A completed sync that still needs a person's attention (for example, deletions held back): the job's and
+    /// the connector's `error` text, while the job stays `completed`.
+    pub warning: Option<String>,
+    /// Fields the connector is updated with at the end (for example, an operator's one-time setting reset).
+    pub connector_update: Option<Value>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -58,6 +58,10 @@ pub enum Ending {
         sync_cursor: Option<Value>,
         /// The engine's report for the job's `metadata`.
         metadata: Option<Value>,
+        /// Something a person must see although the sync completed (the job's and connector's `error`).
+        warning: Option<String>,
+        /// Extra connector fields to write at the end.
+        connector_update: Option<Value>,
     },
     Failed(String),
     Canceled,
@@ -78,6 +82,14 @@ impl Ending {
         match self {
             Ending::Failed(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The text for the `error` fields: the failure, or a completed sync's warning.
+    fn message(&self) -> Option<&str> {
+        match self {
+            Ending::Completed { warning, .. } => warning.as_deref(),
+            other => other.error(),
         }
     }
 }
@@ -283,6 +295,8 @@ impl Runner {
             Ok(outcome) => Ending::Completed {
                 sync_cursor: outcome.sync_cursor,
                 metadata: outcome.metadata,
+                warning: outcome.warning,
+                connector_update: outcome.connector_update,
             },
             Err(e) => Ending::Failed(self.describe(job, &e)),
         }
@@ -366,7 +380,7 @@ impl Runner {
         let connector_exists = matches!(store.get_connector(connector_id).await, Ok(Some(_)));
         let job_exists = !matches!(store.get_job(&job.id).await, Ok(None));
         let status = ending.status();
-        let mut error = ending.error().map(str::to_string);
+        let mut error = ending.message().map(str::to_string);
         if job_exists {
             let mut doc = json!({
                 "last_seen": now, "status": status, "error": error,
@@ -439,7 +453,8 @@ pub fn connector_sync_done(
     now: &str,
 ) -> Value {
     let (status_field, error_field) = last_sync_fields(job_type);
-    let connector_status = if error.is_some() {
+    // A completed sync's warning is shown in `error`, but the connector stays connected.
+    let connector_status = if error.is_some() && status != JobStatus::Completed {
         "error"
     } else {
         "connected"
@@ -457,9 +472,22 @@ pub fn connector_sync_done(
             doc[e] = json!(error);
         }
     }
-    if let Ending::Completed { sync_cursor, .. } = ending {
+    if let Ending::Completed {
+        sync_cursor,
+        connector_update,
+        ..
+    } = ending
+    {
         if job_type.is_content() {
             doc["sync_cursor"] = sync_cursor.clone().unwrap_or(Value::Null);
+        }
+        if let (Some(extra), Some(doc)) = (
+            connector_update.as_ref().and_then(Value::as_object),
+            doc.as_object_mut(),
+        ) {
+            for (k, v) in extra {
+                doc.insert(k.clone(), v.clone());
+            }
         }
     }
     if status.is_terminal() {

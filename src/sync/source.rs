@@ -16,6 +16,10 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use serde_json::{Map, Value};
 
+/// The connector configuration value (a bool) with which an operator lets one full sync delete past the engine's
+/// delete guard. A source that wants the switch in Kibana puts a field of this name into its configuration.
+pub const ACCEPT_LARGE_DELETION: &str = "accept_large_deletion";
+
 /// A file's bytes, fetched only when the engine decides the document needs them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attachment {

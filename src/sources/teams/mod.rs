@@ -124,6 +124,15 @@ pub fn default_configuration() -> Value {
         f["ui_restrictions"] = json!(["advanced"]);
         map.insert(key.into(), f);
     }
+    let mut accept = field("Accept a large deletion (one sync)", 12, false);
+    accept["type"] = json!("bool");
+    accept["display"] = json!("toggle");
+    accept["required"] = json!(false);
+    accept["default_value"] = json!(false);
+    accept["value"] = json!(false);
+    accept["ui_restrictions"] = json!(["advanced"]);
+    accept["tooltip"] = json!("A full sync that would delete more than service.delete_guard_share of the index deletes nothing. Turn this on to let the next full sync delete anyway; it turns itself off after that sync.");
+    map.insert(crate::sync::source::ACCEPT_LARGE_DELETION.into(), accept);
     Value::Object(map)
 }
 
@@ -196,7 +205,7 @@ mod tests {
     fn default_configuration_matches_the_reference_schema() {
         let c = default_configuration();
         let obj = c.as_object().unwrap();
-        assert_eq!(obj.len(), 11);
+        assert_eq!(obj.len(), 12);
         assert_eq!(c["secret_value"]["sensitive"], true);
         assert_eq!(c["password"]["sensitive"], true);
         assert_eq!(c["tenant_id"]["sensitive"], false);
