@@ -58,6 +58,9 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 #[serde(into = "f64")]
 pub struct Seconds(pub Duration);
 
+/// The longest duration a setting may name: a year.
+pub const MAX_SECONDS: f64 = 31_536_000.0;
+
 impl Seconds {
     pub const fn secs(s: u64) -> Self {
         Seconds(Duration::from_secs(s))
@@ -78,6 +81,13 @@ impl<'de> Deserialize<'de> for Seconds {
         let v = f64::deserialize(d).map_err(|_| {
             de::Error::custom("expected a number of seconds (for example 30 or 0.5)")
         })?;
+        // Every duration is slept on, added to an instant or multiplied by a retry count somewhere: bounded here,
+        // none of that can overflow.
+        if v > MAX_SECONDS {
+            return Err(de::Error::custom(format!(
+                "expected at most {MAX_SECONDS} seconds (a year), got {v}"
+            )));
+        }
         Duration::try_from_secs_f64(v).map(Seconds).map_err(|_| {
             de::Error::custom(format!(
                 "expected a non-negative number of seconds, got {v}"

@@ -195,6 +195,12 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
     Ok(config)
 }
 
+/// Beyond this the exponential start-up wait grows absurdly fast and its arithmetic stops being meaningful.
+const MAX_BACKOFF_MULTIPLIER: f64 = 10.0;
+
+/// Downloads are held in memory while they are encoded or extracted: 1 GiB is far past any sensible setting.
+const MAX_FILE_DOWNLOAD_SIZE: u64 = 1 << 30;
+
 /// `extraction_service` settings the reference reads for streaming files to the extraction service. This service
 /// extracts text itself, in-process (`use_text_extraction_service`), so they change nothing: say so when one is
 /// set to something other than its default, rather than ignore it silently.
@@ -319,6 +325,135 @@ impl Config {
         }
     }
 
+    /// Counts, sizes and rates the service allocates, multiplies or sleeps by: each within a range that cannot
+    /// overflow, abort on allocation, or make a semaphore panic, else a one-line error naming the key. (Durations
+    /// are bounded where they are read: see `lenient::Seconds`.)
+    fn check_ranges(&self) -> Result<(), ConfigError> {
+        let es = &self.elasticsearch;
+        let b = &es.bulk;
+        let m = &b.error_monitor;
+        let s = &self.service;
+        let counts: [(&str, u64, u64, u64); 13] = [
+            (
+                "elasticsearch.max_retries",
+                u64::from(es.max_retries),
+                0,
+                1_000,
+            ),
+            (
+                "elasticsearch.bulk.queue_max_size",
+                b.queue_max_size as u64,
+                1,
+                1_000_000,
+            ),
+            (
+                "elasticsearch.bulk.chunk_size",
+                b.chunk_size as u64,
+                1,
+                100_000,
+            ),
+            (
+                "elasticsearch.bulk.max_concurrency",
+                b.max_concurrency as u64,
+                0,
+                1_000,
+            ),
+            (
+                "elasticsearch.bulk.concurrent_downloads",
+                b.concurrent_downloads as u64,
+                0,
+                1_000,
+            ),
+            (
+                "elasticsearch.bulk.max_retries",
+                u64::from(b.max_retries),
+                0,
+                1_000,
+            ),
+            (
+                "elasticsearch.bulk.error_monitor.error_window_size",
+                m.error_window_size as u64,
+                0,
+                1_000_000,
+            ),
+            (
+                "elasticsearch.bulk.error_monitor.error_queue_size",
+                m.error_queue_size as u64,
+                0,
+                10_000,
+            ),
+            (
+                "service.max_concurrent_content_syncs",
+                s.max_concurrent_content_syncs as u64,
+                0,
+                1_000,
+            ),
+            (
+                "service.max_concurrent_access_control_syncs",
+                s.max_concurrent_access_control_syncs as u64,
+                0,
+                1_000,
+            ),
+            (
+                "service.max_concurrent_scheduling_tasks",
+                s.max_concurrent_scheduling_tasks as u64,
+                0,
+                1_000,
+            ),
+            (
+                "service.max_file_download_size",
+                s.max_file_download_size,
+                0,
+                MAX_FILE_DOWNLOAD_SIZE,
+            ),
+            (
+                "service.preflight_max_attempts",
+                u64::from(s.preflight_max_attempts),
+                0,
+                1_000_000,
+            ),
+        ];
+        for (key, value, min, max) in counts {
+            if !(min..=max).contains(&value) {
+                return Err(self.invalid(
+                    key,
+                    format!("must be a whole number from {min} to {max}, got {value}"),
+                ));
+            }
+        }
+        let sizes: [(&str, f64, f64); 4] = [
+            (
+                "elasticsearch.bulk.queue_max_mem_size",
+                b.queue_max_mem_size,
+                16_384.0,
+            ),
+            (
+                "elasticsearch.bulk.chunk_max_mem_size",
+                b.chunk_max_mem_size,
+                1_024.0,
+            ),
+            (
+                "elasticsearch.bulk.max_text_document_size",
+                b.max_text_document_size,
+                1_024.0,
+            ),
+            (
+                "elasticsearch.bulk.error_monitor.max_error_rate",
+                m.max_error_rate,
+                1.0,
+            ),
+        ];
+        for (key, value, max) in sizes {
+            if !(0.0..=max).contains(&value) {
+                return Err(self.invalid(
+                    key,
+                    format!("must be a number from 0 to {max}, got {value}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Value ranges that no file may break, whatever the action.
     fn check_values(&self) -> Result<(), ConfigError> {
         let es = &self.elasticsearch;
@@ -353,9 +488,13 @@ impl Config {
                 "must be a number greater than 0 (0.5 = half of the index; 1 or more turns the guard off)",
             ));
         }
-        if es.backoff_multiplier < 1.0 || !es.backoff_multiplier.is_finite() {
-            return Err(self.invalid("elasticsearch.backoff_multiplier", "must be a number ≥ 1"));
+        if !(1.0..=MAX_BACKOFF_MULTIPLIER).contains(&es.backoff_multiplier) {
+            return Err(self.invalid(
+                "elasticsearch.backoff_multiplier",
+                format!("must be a number from 1 to {MAX_BACKOFF_MULTIPLIER}"),
+            ));
         }
+        self.check_ranges()?;
         if es.request_timeout.get().is_zero() {
             return Err(self.invalid("elasticsearch.request_timeout", "must be greater than 0"));
         }

@@ -620,3 +620,84 @@ fn extraction_streaming_settings_are_named_as_ignored() {
         .unwrap();
     assert!(defaults.warnings.is_empty(), "{:?}", defaults.warnings);
 }
+
+#[test]
+fn huge_numbers_are_refused_naming_the_key() {
+    let f = Fixture::new();
+    for (yaml, key) in [
+        (
+            "elasticsearch:\n  retry_interval: 1e300\n",
+            "elasticsearch.retry_interval",
+        ),
+        (
+            "elasticsearch:\n  request_timeout: 99999999999\n",
+            "elasticsearch.request_timeout",
+        ),
+        ("service:\n  idling: 1e20\n", "service.idling"),
+        (
+            "elasticsearch:\n  max_retries: 4000000000\n",
+            "elasticsearch.max_retries",
+        ),
+        (
+            "elasticsearch:\n  backoff_multiplier: 1e300\n",
+            "elasticsearch.backoff_multiplier",
+        ),
+        (
+            "elasticsearch.bulk.queue_max_size: 18446744073709551615\n",
+            "elasticsearch.bulk.queue_max_size",
+        ),
+        (
+            "elasticsearch.bulk.queue_max_size: 0\n",
+            "elasticsearch.bulk.queue_max_size",
+        ),
+        (
+            "elasticsearch.bulk.chunk_size: 10000000000\n",
+            "elasticsearch.bulk.chunk_size",
+        ),
+        (
+            "elasticsearch.bulk.max_concurrency: 2305843009213693952\n",
+            "elasticsearch.bulk.max_concurrency",
+        ),
+        (
+            "elasticsearch.bulk.concurrent_downloads: 99999999\n",
+            "elasticsearch.bulk.concurrent_downloads",
+        ),
+        (
+            "elasticsearch.bulk.queue_max_mem_size: 1e12\n",
+            "elasticsearch.bulk.queue_max_mem_size",
+        ),
+        (
+            "elasticsearch.bulk.chunk_max_mem_size: -1\n",
+            "elasticsearch.bulk.chunk_max_mem_size",
+        ),
+        (
+            "elasticsearch.bulk.error_monitor.error_window_size: 18446744073709551615\n",
+            "elasticsearch.bulk.error_monitor.error_window_size",
+        ),
+        (
+            "elasticsearch.bulk.error_monitor.error_queue_size: 10000000000\n",
+            "elasticsearch.bulk.error_monitor.error_queue_size",
+        ),
+        (
+            "elasticsearch.bulk.error_monitor.max_error_rate: 2\n",
+            "elasticsearch.bulk.error_monitor.max_error_rate",
+        ),
+        (
+            "service:\n  max_concurrent_content_syncs: 9999999999\n",
+            "service.max_concurrent_content_syncs",
+        ),
+        (
+            "service:\n  max_file_download_size: 99999999999999\n",
+            "service.max_file_download_size",
+        ),
+        (
+            "elasticsearch.bulk.queue_refresh_timeout: 1e300\n",
+            "elasticsearch.bulk.queue_refresh_timeout",
+        ),
+    ] {
+        let e = f.error(yaml);
+        assert!(e.contains(key), "{yaml}: {e}");
+    }
+    // The defaults and the documented example stay valid.
+    assert!(f.load("").is_ok());
+}

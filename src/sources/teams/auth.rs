@@ -338,7 +338,12 @@ impl TokenProvider {
                 let secs = expires_in
                     .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
                     .unwrap_or(3599);
-                Ok((Secret::new(token), Duration::from_secs(secs)))
+                // A token lives about an hour; an absurd lifetime from a misbehaving endpoint must not overflow the
+                // expiry instant (and would keep a revoked token in use).
+                Ok((
+                    Secret::new(token),
+                    Duration::from_secs(secs.min(MAX_TOKEN_LIFETIME_SECS)),
+                ))
             }
             // 4xx with an OAuth error: the credentials are wrong. Not retried.
             Some(reply) if status.is_client_error() && status.as_u16() != 429 => {
@@ -353,6 +358,9 @@ impl TokenProvider {
         }
     }
 }
+
+/// The longest token lifetime believed (a day); Entra ID issues tokens for 60–90 minutes.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 
 /// `x5t` is the base64url of the certificate's SHA-1 digest; Azure shows that digest as 40 hex characters.
 fn thumbprint_x5t(thumbprint: &str) -> Result<String, AuthError> {
