@@ -560,3 +560,45 @@ async fn the_index_is_read_by_id_not_by_the_id_field() {
     assert_eq!(rig.index_ids().await, sorted_ids(&listed));
     assert_eq!(rig.doc("doc-1").await["title"], "title 1 v1");
 }
+
+/// A part that fails sync after sync (a permission that is never granted) becomes visible on the connector after
+/// `service.incomplete_syncs_before_error` (3) completed syncs, while syncs go on; a complete sync clears it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_that_keeps_failing_shows_on_the_connector() {
+    let rig = Rig::start().await;
+    rig.set(Scenario {
+        docs: docs(0..10, "v1"),
+        incomplete: true,
+        ..Default::default()
+    });
+    for round in 1..=2 {
+        let job = rig.sync(JobType::Full).await;
+        assert_eq!(job["status"], "completed", "{job}");
+        assert!(job["error"].is_null(), "round {round}: {job}");
+        assert!(rig.h.connector().await["error"].is_null());
+    }
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let message = job["error"].as_str().expect("the third sync says so");
+    assert!(
+        message.contains("failed in each of the last 3 syncs")
+            && message.contains("team X / channel Y (HTTP 403)"),
+        "{message}"
+    );
+    assert_eq!(
+        job["metadata"]["incomplete_listing"]["persistent_parts"],
+        json!(["team X / channel Y"])
+    );
+    let c = rig.h.connector().await;
+    assert_eq!(c["status"], "connected");
+    assert_eq!(c["error"], message);
+
+    // The part lists again: the message goes away with the next completed sync.
+    rig.set(Scenario {
+        docs: docs(0..10, "v1"),
+        ..Default::default()
+    });
+    let job = rig.sync(JobType::Full).await;
+    assert!(job["error"].is_null(), "{job}");
+    assert!(rig.h.connector().await["error"].is_null());
+}

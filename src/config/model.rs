@@ -181,6 +181,9 @@ pub struct ServiceConfig {
     pub delete_guard_share: f64,
     /// ... unless it would delete fewer than this many documents.
     pub delete_guard_min_documents: u64,
+    /// After this many completed syncs in a row that could not list the same part, the connector's `error` says
+    /// so (its stale documents are never deleted meanwhile); 0: never.
+    pub incomplete_syncs_before_error: u32,
 }
 
 impl Default for ServiceConfig {
@@ -203,6 +206,7 @@ impl Default for ServiceConfig {
             fips_mode: false,
             delete_guard_share: 0.5,
             delete_guard_min_documents: 100,
+            incomplete_syncs_before_error: 3,
         }
     }
 }

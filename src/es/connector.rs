@@ -265,6 +265,17 @@ mod tests {
     }
 
     #[test]
+    fn a_completed_syncs_warning_is_kept_a_failed_syncs_error_is_not() {
+        let warned =
+            doc(json!({"last_sync_status": "completed", "last_sync_error": "Deleted nothing: …"}));
+        assert_eq!(warned.sync_warning(), Some("Deleted nothing: …"));
+        let failed = doc(json!({"last_sync_status": "error", "last_sync_error": "boom"}));
+        assert_eq!(failed.sync_warning(), None);
+        let clean = doc(json!({"last_sync_status": "completed", "last_sync_error": null}));
+        assert_eq!(clean.sync_warning(), None);
+    }
+
+    #[test]
     fn wrong_shapes_read_as_absent() {
         let d = doc(json!({
             "status": "sleeping", "configuration": "oops", "scheduling": 7, "deleted": "yes",

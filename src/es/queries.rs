@@ -30,6 +30,18 @@ pub fn runnable_jobs(connector_ids: &[String], job_types: &[JobType]) -> (Value,
     (query, json!([{"created_at": "asc"}]))
 }
 
+/// Completed content syncs of a connector other than `except_job` (the one ending now).
+pub fn completed_content_jobs(connector_id: &str, except_job: &str) -> Value {
+    json!({"bool": {
+        "filter": [
+            {"term": {"connector.id": connector_id}},
+            {"terms": {"job_type": [JobType::Full, JobType::Incremental]}},
+            {"term": {"status": JobStatus::Completed}},
+        ],
+        "must_not": [{"ids": {"values": [except_job]}}],
+    }})
+}
+
 /// Running jobs whose connector document no longer exists.
 pub fn orphaned_jobs(all_connector_ids: &[String]) -> Value {
     json!({"bool": {

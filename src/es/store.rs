@@ -193,11 +193,24 @@ impl Store {
         query: Value,
         sort: Option<Value>,
     ) -> Result<Vec<Hit>, EsError> {
+        self.search_upto(alias, query, sort, MAX_RESULT_WINDOW)
+            .await
+    }
+
+    /// The first `limit` hits of `query` (in `sort` order).
+    async fn search_upto(
+        &self,
+        alias: &str,
+        query: Value,
+        sort: Option<Value>,
+        limit: usize,
+    ) -> Result<Vec<Hit>, EsError> {
         let path = format!("/{alias}/_search");
         let mut hits = Vec::new();
         loop {
+            let size = PAGE_SIZE.min(limit.saturating_sub(hits.len()));
             let mut body = json!({
-                "query": query, "from": hits.len(), "size": PAGE_SIZE, "seq_no_primary_term": true,
+                "query": query, "from": hits.len(), "size": size, "seq_no_primary_term": true,
             });
             if let Some(sort) = &sort {
                 body["sort"] = sort.clone();
@@ -226,7 +239,7 @@ impl Store {
             let total = response["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
             let got = page.len();
             hits.extend(page);
-            if got == 0 || hits.len() >= total.min(MAX_RESULT_WINDOW) {
+            if got == 0 || hits.len() >= total.min(limit).min(MAX_RESULT_WINDOW) {
                 return Ok(hits);
             }
         }
@@ -243,6 +256,15 @@ impl Store {
         sort: Option<Value>,
     ) -> Result<Vec<SyncJob>, EsError> {
         let hits = self.search(JOBS_ALIAS, query, sort).await?;
+        Ok(hits.into_iter().map(Hit::into_job).collect())
+    }
+
+    /// The `limit` most recently created jobs matching `query`.
+    pub async fn latest_jobs(&self, query: Value, limit: usize) -> Result<Vec<SyncJob>, EsError> {
+        let sort = json!([{"created_at": "desc"}]);
+        let hits = self
+            .search_upto(JOBS_ALIAS, query, Some(sort), limit)
+            .await?;
         Ok(hits.into_iter().map(Hit::into_job).collect())
     }
 }

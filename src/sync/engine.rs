@@ -29,7 +29,7 @@ use crate::sync::queue::{self, QueueLimits, QueueSender};
 use crate::sync::sink::{Sink, SinkSettings};
 
 /// At most this many incomplete parts are named in the job's metadata.
-const MAX_REPORTED_PARTS: usize = 20;
+const MAX_REPORTED_PARTS: usize = 50;
 
 pub struct ContentEngine {
     factory: Arc<dyn SourceFactory>,
@@ -197,8 +197,10 @@ impl SyncEngine for ContentEngine {
         );
         let mut metadata = Map::new();
         if !produced.incomplete.is_empty() {
-            let parts: Vec<Value> = produced
-                .incomplete
+            // Sorted, so the same failing parts are named the same way sync after sync (the runner compares them).
+            let mut incomplete = produced.incomplete.clone();
+            incomplete.sort();
+            let parts: Vec<Value> = incomplete
                 .iter()
                 .take(MAX_REPORTED_PARTS)
                 .map(|(part, reason)| json!({"part": part, "reason": reason}))

@@ -163,10 +163,12 @@ impl Runner {
         }
         tracing::info!(job_type = %job_type.as_str(), "Sync job started");
         let stats = Arc::new(SyncStats::default());
-        let ending = match self.preflight(&job).await {
+        let mut ending = match self.preflight(&job).await {
             Err(e) => Ending::Failed(self.describe(&job, &e)),
             Ok(connector) => self.execute(&job, connector, stats.clone(), shutdown).await,
         };
+        self.note_persistent_incompleteness(&job, &connector_id, &mut ending)
+            .await;
         self.finish(&job, &connector_id, &ending, &stats).await;
         Some(ending)
     }
@@ -361,6 +363,68 @@ impl Runner {
         }
     }
 
+    /// A completed sync that could not list some part, as the last `incomplete_syncs_before_error - 1` completed
+    /// syncs could not either: the parts they all share become the sync's warning (so the connector's `error` shows
+    /// them while syncs go on) and `metadata.incomplete_listing.persistent_parts`. One failed part now and then
+    /// heals on the next sync and stays in the job's metadata only.
+    async fn note_persistent_incompleteness(
+        &self,
+        job: &SyncJob,
+        connector_id: &str,
+        ending: &mut Ending,
+    ) {
+        let Ending::Completed {
+            metadata: Some(metadata),
+            warning,
+            ..
+        } = ending
+        else {
+            return;
+        };
+        let streak = self.config.service.incomplete_syncs_before_error as usize;
+        let mut common = incomplete_parts(metadata);
+        if streak == 0 || common.is_empty() {
+            return;
+        }
+        let query = crate::es::queries::completed_content_jobs(connector_id, &job.id);
+        let previous = match self.protocol.store().latest_jobs(query, streak - 1).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(
+                    "Could not read the previous syncs to see whether parts keep failing: {e}"
+                );
+                return;
+            }
+        };
+        if previous.len() + 1 < streak {
+            return;
+        }
+        for earlier in &previous {
+            let theirs = incomplete_parts(&earlier.doc.metadata);
+            common.retain(|part, _| theirs.contains_key(part));
+        }
+        if common.is_empty() {
+            return;
+        }
+        let listed: Vec<String> = common
+            .iter()
+            .take(5)
+            .map(|(part, reason)| format!("{part} ({reason})"))
+            .collect();
+        let message = format!(
+            "{} part(s) of the listing failed in each of the last {streak} syncs, so documents removed from them are never deleted: {}{}. Fix the cause or stop syncing that part.",
+            common.len(),
+            listed.join("; "),
+            if common.len() > listed.len() { "; …" } else { "" },
+        );
+        tracing::error!("{message}");
+        metadata["incomplete_listing"]["persistent_parts"] =
+            json!(common.keys().collect::<Vec<_>>());
+        if warning.is_none() {
+            *warning = Some(message);
+        }
+    }
+
     /// The job's `error` text; a 403 on the content index gets the reference's actionable wording.
     fn describe(&self, job: &SyncJob, e: &SyncError) -> String {
         match e {
@@ -440,6 +504,21 @@ impl Runner {
             tracing::error!("Could not record the sync's end on the connector: {e}");
         }
     }
+}
+
+/// The parts a job's `metadata.incomplete_listing` names, with their reasons.
+fn incomplete_parts(metadata: &Value) -> std::collections::BTreeMap<String, String> {
+    metadata["incomplete_listing"]["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e["part"].as_str()?.to_string(),
+                e["reason"].as_str().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// The connector update at the end of a job (spec §6.1 step 9); also used by cleanup for abandoned jobs.
