@@ -620,3 +620,60 @@ async fn a_connector_from_the_python_service_migrates_to_certificate_sign_in() {
     svc.stop().await;
     assert_eq!(before["_seq_no"], after["_seq_no"], "{after}");
 }
+
+/// The delete guard against a real crawl: most teams vanish between two syncs (as they would seem to if Graph
+/// answered one listing wrongly), so the sync deletes nothing and says why; once the operator accepts it, the next
+/// sync deletes exactly what is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn most_teams_vanishing_trips_the_delete_guard_until_accepted() {
+    let rig = Rig::start().await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let before = rig.expected_ids().await;
+    assert_eq!(rig.indexed_ids().await, before);
+
+    let teams = rig
+        .indexed()
+        .await
+        .iter()
+        .filter(|h| h["_source"]["type"] == "Teams")
+        .count();
+    rig.fx
+        .mutate(json!({"delete_teams": (teams * 4).div_ceil(5)}))
+        .await
+        .unwrap();
+    let after = rig.expected_ids().await;
+    let gone = before.difference(&after).count();
+    assert!(
+        gone * 2 > before.len(),
+        "the mutation removes most documents: {gone} of {}",
+        before.len()
+    );
+
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["deleted_document_count"], 0, "{job}");
+    let message = job["error"].as_str().expect("the job says why");
+    assert!(message.starts_with("Deleted nothing"), "{message}");
+    assert!(
+        message.contains(&format!("{gone} of the {}", before.len())),
+        "{message}"
+    );
+    assert_eq!(rig.indexed_ids().await, before, "nothing deleted");
+    assert_eq!(rig.h.connector().await["error"], message);
+
+    let mut connector = rig.h.connector().await;
+    connector["configuration"]["accept_large_deletion"]["value"] = json!(true);
+    rig.h.put_connector(connector).await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["deleted_document_count"].as_u64(),
+        Some(gone as u64),
+        "{job}"
+    );
+    assert_eq!(rig.indexed_ids().await, after);
+    let c = rig.h.connector().await;
+    assert_eq!(c["configuration"]["accept_large_deletion"]["value"], false);
+    assert!(c["error"].is_null(), "{c}");
+}

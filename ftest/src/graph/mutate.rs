@@ -28,6 +28,8 @@ pub struct MutationRequest {
     pub delete_files: usize,
     pub add_channels: usize,
     pub delete_channels: usize,
+    /// Whole teams (every channel, message and file under them) — e.g. to trip the service's delete guard.
+    pub delete_teams: usize,
     pub cancel_events: usize,
 }
 
@@ -42,6 +44,7 @@ pub fn apply(ds: &mut Dataset, corpus: &Corpus, req: &MutationRequest, mode: Mod
     let mut record = |name: &str, n: usize| {
         applied.insert(name.to_string(), json!(n));
     };
+    record("delete_teams", delete_teams(&mut g, req.delete_teams));
     record(
         "delete_channels",
         delete_channels(&mut g, req.delete_channels, mode),
@@ -318,6 +321,24 @@ fn add_channels(g: &mut Generator, n: usize) -> usize {
         g.ds.teams[t].channels.push(channel);
     }
     n
+}
+
+fn delete_teams(g: &mut Generator, n: usize) -> usize {
+    let candidates: Vec<String> = g.ds.teams.iter().map(|t| t.id.clone()).collect();
+    let picked = choose(&mut g.rng, &candidates, n);
+    for team_id in &picked {
+        let Some(pos) = g.ds.teams.iter().position(|t| &t.id == team_id) else {
+            continue;
+        };
+        let team = g.ds.teams.remove(pos);
+        for channel in &team.channels {
+            g.ds.drives.remove_tree(&channel.folder_id);
+            if let Some(drive) = g.ds.drives.drives.remove(&channel.drive_id) {
+                g.ds.drives.remove_tree(&drive.root_id);
+            }
+        }
+    }
+    picked.len()
 }
 
 fn delete_channels(g: &mut Generator, n: usize, mode: Mode) -> usize {
