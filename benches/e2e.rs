@@ -94,7 +94,7 @@ async fn measure(size: DataSize, label: &'static str, bin: &std::path::Path) -> 
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &standin.url).unwrap();
+    let config = write_config(dir.path(), &standin.url, &fixture).unwrap();
     let mut service = Service::spawn(bin, &config, dir.path().join("service.log")).unwrap();
     let pid = service.child.id().expect("service pid");
     stack::wait_connected(&es).await.unwrap();

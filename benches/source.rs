@@ -18,6 +18,14 @@ use ftest::{GraphFixture, GraphOptions};
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 
+/// The fixture allowed as an operator allows a host in config.yml (`graph.allowed_hosts`).
+fn factory(fx: &GraphFixture) -> TeamsFactory {
+    TeamsFactory {
+        allowed_hosts: vec![fx.url.parse().expect("the fixture's origin")],
+        ..TeamsFactory::default()
+    }
+}
+
 fn values(fx: &GraphFixture, rate_limits: &str) -> Map<String, Value> {
     let mut values: Map<String, Value> = fx
         .connector_values()
@@ -79,7 +87,7 @@ async fn main() {
     // 1. Throttling off, large.
     let fx = start(DataSize::Large);
     let expected = fx.expected().await.unwrap()["total"].as_u64().unwrap();
-    let source = TeamsFactory::default()
+    let source = factory(&fx)
         .build(&values(&fx, NO_RATE_LIMITS))
         .expect("configuration");
     source.ping().await.expect("ping");
@@ -108,9 +116,7 @@ async fn main() {
     // 2. Throttling on, default limits, medium.
     let fx = start(DataSize::Medium);
     fx.set_faults(json!({"throttle": true})).await.unwrap();
-    let source = TeamsFactory::default()
-        .build(&values(&fx, ""))
-        .expect("configuration");
+    let source = factory(&fx).build(&values(&fx, "")).expect("configuration");
     source.ping().await.expect("ping");
     fx.reset_counters().await.unwrap();
     let throttled_run = crawl(&source).await;

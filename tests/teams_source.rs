@@ -64,16 +64,20 @@ fn values(fx: &GraphFixture, method: &str) -> Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
-/// A factory with test-sized retry waits (the fixture's faults are deterministic, the waits need not be long).
-fn factory() -> TeamsFactory {
-    let mut f = TeamsFactory::default();
+/// A factory with test-sized retry waits (the fixture's faults are deterministic, the waits need not be long),
+/// allowed to reach `fx` the way an operator allows a host in config.yml (`graph.allowed_hosts`).
+fn factory(fx: &GraphFixture) -> TeamsFactory {
+    let mut f = TeamsFactory {
+        allowed_hosts: vec![fx.url.parse().expect("the fixture's origin")],
+        ..TeamsFactory::default()
+    };
     f.graph.retry_delay = Duration::from_millis(20);
     f.graph.max_retry_after = Duration::from_secs(2);
     f
 }
 
 fn source(fx: &GraphFixture, method: &str) -> TeamsSource {
-    factory()
+    factory(fx)
         .build(&values(fx, method))
         .expect("valid configuration")
 }
@@ -368,7 +372,7 @@ async fn wrong_secret_is_a_clear_error() {
     let fx = start_fixture(GraphOptions::default());
     let mut v = values(&fx, "app_secret");
     v["secret_value"] = json!("not-the-secret");
-    let source = factory().build(&v).unwrap();
+    let source = factory(&fx).build(&v).unwrap();
     let error = source.ping().await.unwrap_err().0;
     assert!(
         error.starts_with("Failed to authorize to Graph API. Please verify, that provided details are valid. Error:"),
@@ -492,7 +496,7 @@ async fn answers_slower_than_the_timeout_are_retried_not_waited_for() {
     fx.set_faults(json!({"slow_rate": 0.05, "slow_ms": 3000, "seed": 5}))
         .await
         .unwrap();
-    let mut f = factory();
+    let mut f = factory(&fx);
     f.graph.request_timeout = Duration::from_millis(300);
     let source = f.build(&values(&fx, "delegated")).unwrap();
     let got = crawl(&source).await;

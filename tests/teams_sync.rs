@@ -46,7 +46,7 @@ impl Rig {
     }
 
     async fn sync(&self, job_type: JobType) -> Value {
-        self.sync_with(job_type, test_factory()).await.1
+        self.sync_with(job_type, test_factory(&self.fx)).await.1
     }
 
     /// Runs a job with the given source factory; returns its id and final document.
@@ -106,8 +106,12 @@ impl Rig {
     }
 }
 
-fn test_factory() -> TeamsFactory {
-    let mut factory = TeamsFactory::default();
+/// Test-sized retry waits; `fx` allowed as an operator allows a host in config.yml (`graph.allowed_hosts`).
+fn test_factory(fx: &GraphFixture) -> TeamsFactory {
+    let mut factory = TeamsFactory {
+        allowed_hosts: vec![fx.url.parse().expect("the fixture's origin")],
+        ..TeamsFactory::default()
+    };
     factory.graph.retry_delay = Duration::from_millis(20);
     factory.graph.max_retry_after = Duration::from_secs(2);
     factory
@@ -176,7 +180,7 @@ async fn a_throttled_sync_logs_progress_throttling_and_totals_with_its_ids() {
         .await
         .unwrap();
     rig.fx.reset_counters().await.unwrap();
-    let mut factory = test_factory();
+    let mut factory = test_factory(&rig.fx);
     factory.graph.max_retry_after = Duration::from_millis(50);
     factory.progress_every = Duration::from_millis(20);
     let (job_id, job) = rig.sync_with(JobType::Full, factory).await;
@@ -553,8 +557,7 @@ async fn a_connector_from_the_python_service_migrates_to_certificate_sign_in() {
     });
     h.put_connector(connector_doc("configured", configuration))
         .await;
-    let mut factory = TeamsFactory::default();
-    factory.graph.retry_delay = Duration::from_millis(20);
+    let factory = test_factory(&fx);
     let engine = Arc::new(ContentEngine::new(Arc::new(factory)));
     let svc = h.spawn_with(engine, &[ServiceAction::Schedule]);
 

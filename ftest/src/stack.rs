@@ -15,14 +15,18 @@ pub const CONNECTOR_ID: &str = "microsoft_teams";
 pub const INDEX: &str = "search-microsoft_teams";
 pub const SYNC_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
-/// Writes the service's config.yml for `es_url` into `dir`.
-pub fn write_config(dir: &Path, es_url: &str) -> anyhow::Result<PathBuf> {
+/// Writes the service's config.yml for `es_url` into `dir`. The connector's Graph and sign-in URLs point at
+/// `fixture`, which the service reaches only because the file allows its host (`graph.allowed_hosts`), as an
+/// operator would for a Graph gateway.
+pub fn write_config(dir: &Path, es_url: &str, fixture: &GraphFixture) -> anyhow::Result<PathBuf> {
     let config = dir.join("config.yml");
     std::fs::write(
         &config,
         format!(
             "elasticsearch:\n  host: {es_url}\n  username: elastic\n  password: changeme\nservice:\n  idling: 1\n  \
-             heartbeat: 5\nconnectors:\n  - connector_id: {CONNECTOR_ID}\n    service_type: microsoft_teams\n"
+             heartbeat: 5\ngraph:\n  allowed_hosts:\n    - {}\nconnectors:\n  - connector_id: {CONNECTOR_ID}\n    \
+             service_type: microsoft_teams\n",
+            fixture.url
         ),
     )?;
     Ok(config)

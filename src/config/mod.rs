@@ -3,6 +3,7 @@
 //! plain values. Errors are one line naming the file and the key path (or line/column) and what was expected.
 
 mod dotenv;
+pub mod hosts;
 pub mod interpolate;
 pub mod lenient;
 pub mod model;
@@ -13,6 +14,7 @@ mod yaml;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub use hosts::AllowedHost;
 pub use model::*;
 pub use network::{CertStoreEnv, NetworkEnv, ProxyEnv, ProxyVarError};
 
@@ -52,6 +54,8 @@ pub enum ConfigError {
     EnvFile { env_file: PathBuf, message: String },
     #[error(transparent)]
     Environment(#[from] ProxyVarError),
+    #[error("environment variable {name}: {problem}")]
+    Variable { name: &'static str, problem: String },
     #[error("{path}: {key}: {message}")]
     Invalid {
         path: PathBuf,
@@ -78,6 +82,9 @@ pub struct RuntimeEnv {
     pub no_color: bool,
     /// Proxy and certificate-store variables for outgoing connections.
     pub network: NetworkEnv,
+    /// `OVERRIDE_URL` (the Python service's test hook): Graph, sign-in and the app-only scope all go to this
+    /// http(s) URL, without a trailing `/`. Setting it is an operator's decision, like `graph.allowed_hosts`.
+    pub override_url: Option<String>,
 }
 
 /// The loaded configuration.
@@ -188,6 +195,7 @@ pub fn load_with(path: &Path, env: &Environment) -> Result<Config, ConfigError> 
             allow_es_version_mismatch: flag(env.vars.get("ALLOW_ES_VERSION_MISMATCH")),
             no_color: env.vars.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
             network: network::read(&env.vars)?,
+            override_url: override_url(env.vars.get("OVERRIDE_URL"))?,
         },
         warnings,
     };
@@ -229,6 +237,30 @@ fn unverified_tls_warning(es: &ElasticsearchConfig) -> Option<String> {
          anyone on the network path can impersonate it and read the credentials; trust a private CA with \
          elasticsearch.ca_certs instead"
             .to_string()
+    })
+}
+
+/// `OVERRIDE_URL`, if set and not blank: an http(s) URL with a host and no user info (its value may be logged).
+fn override_url(value: Option<&String>) -> Result<Option<String>, ConfigError> {
+    let Some(text) = value
+        .map(|v| v.trim().trim_end_matches('/'))
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    let problem = match url::Url::parse(text) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() => {
+            "expected an http:// or https:// URL with a host"
+        }
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            "must not carry user info (it would be logged)"
+        }
+        Ok(_) => return Ok(Some(text.to_string())),
+        Err(_) => "not a URL",
+    };
+    Err(ConfigError::Variable {
+        name: "OVERRIDE_URL",
+        problem: problem.to_string(),
     })
 }
 

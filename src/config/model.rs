@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::hosts::AllowedHost;
 use super::lenient::{self, Seconds};
 use crate::secret::Secret;
 
@@ -220,6 +221,10 @@ pub struct GraphConfig {
     /// PEM file of CA certificates trusted for those connections in addition to the bundled roots and the
     /// operating system's store (e.g. the CA of a company proxy that inspects TLS).
     pub ca_certs: Option<PathBuf>,
+    /// Hosts beyond Microsoft's Graph, sign-in and SharePoint/OneDrive endpoints that a connector's `graph_url` /
+    /// `login_url` may name and downloads may come from (a Graph gateway, a test fixture). None by default: the
+    /// connector document is editable in Kibana, and its URLs receive the tenant's secrets and tokens.
+    pub allowed_hosts: Vec<AllowedHost>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -524,6 +524,50 @@ fn graph_section_and_network_variables() {
 }
 
 #[test]
+fn graph_allowed_hosts_are_parsed_at_load() {
+    let c = Fixture::new()
+        .load("graph:\n  allowed_hosts: [gw.corp.example, 'http://127.0.0.1:41234']\n")
+        .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let hosts: Vec<String> = c
+        .graph
+        .allowed_hosts
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    assert_eq!(hosts, ["gw.corp.example", "http://127.0.0.1:41234"]);
+    assert!(Fixture::new()
+        .load("")
+        .unwrap()
+        .graph
+        .allowed_hosts
+        .is_empty());
+    let e = Fixture::new().error("graph.allowed_hosts:\n  - ok.example\n  - ftp://files.example\n");
+    assert!(
+        e.contains("graph.allowed_hosts[1]") && e.contains("the scheme must be https or http"),
+        "{e}"
+    );
+}
+
+#[test]
+fn override_url_is_read_here_and_checked() {
+    let c = Fixture::new()
+        .var("OVERRIDE_URL", " http://127.0.0.1:10971/ ")
+        .load("")
+        .unwrap();
+    assert_eq!(
+        c.env.override_url.as_deref(),
+        Some("http://127.0.0.1:10971")
+    );
+    assert_eq!(Fixture::new().load("").unwrap().env.override_url, None);
+    for bad in ["localhost:8080", "ftp://host", "http://user:pw@host"] {
+        let e = Fixture::new().var("OVERRIDE_URL", bad).error("");
+        assert!(e.starts_with("environment variable OVERRIDE_URL: "), "{e}");
+        assert!(!e.contains("pw"), "{e}");
+    }
+}
+
+#[test]
 fn unreadable_file_is_a_clear_error() {
     let e = load_with(
         Path::new("/nonexistent/config.yml"),

@@ -108,7 +108,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let schema = default_configuration(&service_bin)?;
     create_connector(&es, &fixture, schema, &[], true).await?;
 
-    let config = write_config(&dir, &standin.url)?;
+    let config = write_config(&dir, &standin.url, &fixture)?;
     let mut service = Service::spawn(&service_bin, &config, dir.join("elastic-ingest.log"))?;
     println!(
         "ftest: elastic-ingest started (log: {})",

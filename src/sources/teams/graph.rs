@@ -19,6 +19,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use serde_json::Value;
 
 use super::auth::{AuthError, TokenProvider};
+use super::hosts::DownloadHosts;
 use crate::net::Outbound;
 use crate::retry::Backoff;
 use crate::sync::source::ApiUsage;
@@ -179,6 +180,8 @@ pub struct GraphSettings {
     pub limits: RateLimits,
     /// Trust roots and proxy rules for Graph, sign-in and downloads (`graph.ca_certs`, the proxy variables).
     pub outbound: Outbound,
+    /// Where download URLs may point (see `hosts.rs`).
+    pub download_hosts: DownloadHosts,
 }
 
 impl Default for GraphSettings {
@@ -193,6 +196,7 @@ impl Default for GraphSettings {
             max_retry_after: Duration::from_secs(300),
             limits: RateLimits::default(),
             outbound: Outbound::default(),
+            download_hosts: DownloadHosts::default(),
         }
     }
 }
@@ -212,12 +216,31 @@ pub enum GraphError {
     Auth(#[from] AuthError),
     #[error("{path}: {reason}")]
     Failed { path: String, reason: String },
+    /// A next link or download URL pointing somewhere this client does not send requests (see [`Destination`]).
+    #[error("refused to follow {what} to {origin}: {rule}")]
+    ForeignHost {
+        what: &'static str,
+        origin: String,
+        rule: &'static str,
+    },
+}
+
+/// What a URL out of a Graph answer is used for, which decides the hosts it may point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Destination {
+    /// A Graph request (a next link): it carries the bearer token, so only `graph_url`'s own origin.
+    Graph,
+    /// A pre-authenticated download URL, requested without the token: the cloud's SharePoint/OneDrive hosts or
+    /// operator-allowed ones.
+    Download,
 }
 
 pub struct GraphClient {
     http: reqwest::Client,
     download_http: reqwest::Client,
     settings: GraphSettings,
+    /// `settings.base_url`'s origin: the only one Graph requests (and so the token) go to.
+    graph_origin: url::Origin,
     tokens: Arc<TokenProvider>,
     limiters: BTreeMap<EndpointClass, DefaultDirectRateLimiter>,
     scoped: Option<DefaultKeyedRateLimiter<String>>,
@@ -232,12 +255,33 @@ impl GraphClient {
         settings: GraphSettings,
         tokens: Arc<TokenProvider>,
     ) -> Result<GraphClient, GraphError> {
-        let build = |timeout: Duration| {
+        let graph_origin = url::Url::parse(&settings.base_url)
+            .map_err(|e| GraphError::Failed {
+                path: settings.base_url.clone(),
+                reason: format!("not a URL: {e}"),
+            })?
+            .origin();
+        let build = |timeout: Duration, destination: Destination| {
+            // Redirects are held to the same rule as the URLs themselves, or a redirect would be a way around it.
+            let origin = graph_origin.clone();
+            let downloads = settings.download_hosts.clone();
+            let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+                let allowed = match destination {
+                    Destination::Graph => attempt.url().origin() == origin,
+                    Destination::Download => downloads.allows(attempt.url()),
+                };
+                if attempt.previous().len() >= 10 || !allowed {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            });
             settings
                 .outbound
                 .client_builder()
                 .connect_timeout(settings.connect_timeout)
                 .timeout(timeout)
+                .redirect(redirects)
                 .user_agent(concat!("elastic-ingest-rs/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| GraphError::Failed {
@@ -245,9 +289,9 @@ impl GraphClient {
                     reason: format!("cannot build the HTTP client: {e}"),
                 })
         };
-        let http = build(settings.request_timeout)?;
+        let http = build(settings.request_timeout, Destination::Graph)?;
         // Downloads of up to 10 MiB get more time than a JSON page.
-        let download_http = build(settings.request_timeout * 5)?;
+        let download_http = build(settings.request_timeout * 5, Destination::Download)?;
         let scoped = NonZeroU32::new(settings.limits.per_team_or_channel)
             .map(|rps| RateLimiter::keyed(Quota::per_second(rps)));
         let limiters = settings
@@ -263,6 +307,7 @@ impl GraphClient {
             http,
             download_http,
             settings,
+            graph_origin,
             tokens,
             limiters,
             scoped,
@@ -296,6 +341,36 @@ impl GraphClient {
         }
     }
 
+    /// Refuses a URL from a Graph answer that points where `destination` may not go. Only the origin is named in
+    /// the error (a download URL's query is a credential).
+    fn check_host(&self, url: &str, destination: Destination) -> Result<(), GraphError> {
+        let parsed = url::Url::parse(url).ok();
+        let allowed = parsed.as_ref().is_some_and(|u| match destination {
+            Destination::Graph => u.origin() == self.graph_origin,
+            Destination::Download => self.settings.download_hosts.allows(u),
+        });
+        if allowed {
+            return Ok(());
+        }
+        let origin = parsed.map_or_else(
+            || "an unreadable URL".into(),
+            |u| u.origin().ascii_serialization(),
+        );
+        Err(match destination {
+            Destination::Graph => GraphError::ForeignHost {
+                what: "a Graph link",
+                origin,
+                rule: "Graph requests carry the access token and go only to the host of graph_url",
+            },
+            Destination::Download => GraphError::ForeignHost {
+                what: "a download URL",
+                origin,
+                rule: "downloads come only from the SharePoint/OneDrive hosts of the Graph cloud in use or from \
+                       graph.allowed_hosts",
+            },
+        })
+    }
+
     /// The path part of a URL for messages and classification (never the host or a token).
     fn path_of<'a>(&self, url: &'a str) -> &'a str {
         let base = self.settings.base_url.trim_end_matches('/');
@@ -324,6 +399,7 @@ impl GraphClient {
     /// GET one JSON object. `delegated` marks endpoints the reference calls with the user's token.
     pub async fn get_json(&self, path_or_url: &str, delegated: bool) -> Result<Value, GraphError> {
         let url = self.url(path_or_url);
+        self.check_host(&url, Destination::Graph)?;
         let path = self.path_of(&url).to_string();
         let class = EndpointClass::of(&path);
         let kind = self.tokens.kind_for(delegated);
@@ -433,6 +509,7 @@ impl GraphClient {
     /// Downloads a pre-authenticated `@microsoft.graph.downloadUrl` (no Authorization header, like Graph wants),
     /// stopping with an error once more than `max_bytes` arrive whatever the headers claimed.
     pub async fn download(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, GraphError> {
+        self.check_host(url, Destination::Download)?;
         let path = download_label(url);
         let mut attempts = Attempts::new(self, EndpointClass::Drives);
         loop {
@@ -464,6 +541,13 @@ impl GraphClient {
                         })
                     }
                     404 => return Err(GraphError::NotFound { path }),
+                    // The redirect policy stopped at a host downloads may not come from: retrying cannot help.
+                    300..=399 => {
+                        return Err(GraphError::Failed {
+                            path,
+                            reason: "redirected to a host downloads may not come from".into(),
+                        })
+                    }
                     status @ (429 | 503) => {
                         Retry::Throttled(status, retry_after(response.headers()))
                     }

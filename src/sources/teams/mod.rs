@@ -7,6 +7,7 @@ pub mod auth;
 pub mod crawl;
 pub mod docs;
 pub mod graph;
+pub mod hosts;
 pub mod html_text;
 pub mod progress;
 mod source;

@@ -10,18 +10,21 @@ use serde_json::{Map, Value};
 use super::auth::{AuthMethod, Credentials, TokenProvider};
 use super::crawl;
 use super::graph::{GraphClient, GraphSettings, RateLimits};
+use super::hosts::{check_endpoint, check_tenant_id, DownloadHosts, Endpoint};
 use super::progress::PROGRESS_EVERY;
 use super::{DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
-use crate::config::Config;
+use crate::config::{AllowedHost, Config};
 use crate::net::{Outbound, TrustError};
 use crate::secret::Secret;
 use crate::sync::source::{ApiUsage, Source, SourceError, SourceEvent, SourceFactory, SyncKind};
 
 /// Builds Teams sources. `override_url` is the reference's `OVERRIDE_URL` test hook (spec §10.9): Graph paths,
-/// the token authority and the app-only scope all move to that URL.
+/// the token authority and the app-only scope all move to that URL. `allowed_hosts` (`graph.allowed_hosts`) are
+/// the hosts besides Microsoft's that a connector's `graph_url` / `login_url` may name and downloads may come from.
 #[derive(Debug, Clone)]
 pub struct TeamsFactory {
     pub override_url: Option<String>,
+    pub allowed_hosts: Vec<AllowedHost>,
     pub graph: GraphSettings,
     pub concurrency: crawl::Concurrency,
     /// How often a running crawl logs its progress.
@@ -32,6 +35,7 @@ impl Default for TeamsFactory {
     fn default() -> Self {
         TeamsFactory {
             override_url: None,
+            allowed_hosts: Vec::new(),
             graph: GraphSettings::default(),
             concurrency: crawl::Concurrency::default(),
             progress_every: PROGRESS_EVERY,
@@ -40,28 +44,21 @@ impl Default for TeamsFactory {
 }
 
 impl TeamsFactory {
-    /// Reads `OVERRIDE_URL` from the environment, loudly.
-    pub fn from_env() -> TeamsFactory {
-        let override_url = std::env::var("OVERRIDE_URL")
-            .ok()
-            .map(|u| u.trim().trim_end_matches('/').to_string())
-            .filter(|u| !u.is_empty());
-        if let Some(url) = &override_url {
+    /// The factory the service runs: `OVERRIDE_URL` (loudly) and `graph.allowed_hosts` from `config`, with Graph,
+    /// sign-in and download connections trusting `graph.ca_certs` (read now, so a bad file stops the start) on
+    /// top of `outbound`.
+    pub fn for_service(config: &Config, outbound: &Outbound) -> Result<TeamsFactory, TrustError> {
+        let mut factory = TeamsFactory {
+            override_url: config.env.override_url.clone(),
+            allowed_hosts: config.graph.allowed_hosts.clone(),
+            ..TeamsFactory::default()
+        };
+        if let Some(url) = &factory.override_url {
             tracing::warn!(
                 url = %url,
                 "OVERRIDE_URL is set: Microsoft Graph and sign-in requests go to this URL instead of Microsoft's (test hook)"
             );
         }
-        TeamsFactory {
-            override_url,
-            ..TeamsFactory::default()
-        }
-    }
-
-    /// The factory the service runs: [`from_env`](Self::from_env), with Graph, sign-in and download connections
-    /// trusting `graph.ca_certs` (read now, so a bad file stops the start) on top of `outbound`.
-    pub fn for_service(config: &Config, outbound: &Outbound) -> Result<TeamsFactory, TrustError> {
-        let mut factory = TeamsFactory::from_env();
         factory.graph.outbound = match &config.graph.ca_certs {
             Some(path) => outbound.with_ca_file(path, "graph.ca_certs")?,
             None => outbound.clone(),
@@ -117,22 +114,27 @@ impl TeamsFactory {
                 v.trim_end_matches('/').to_string()
             }
         };
-        let (graph_url, login_url, resource) = match &self.override_url {
-            Some(url) => (url.clone(), url.clone(), url.clone()),
+        check_tenant_id(&text("tenant_id")).map_err(SourceError)?;
+        let (graph_url, login_url, resource, download_hosts) = match &self.override_url {
+            Some(url) => {
+                // The operator's test hook serves everything, downloads included.
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| SourceError(format!("OVERRIDE_URL is not a URL: {e}")))?;
+                let mut allowed = self.allowed_hosts.clone();
+                allowed.extend(AllowedHost::parse(&parsed.origin().ascii_serialization()));
+                let downloads = DownloadHosts::for_graph(&parsed, &allowed);
+                (url.clone(), url.clone(), url.clone(), downloads)
+            }
             None => {
                 let graph_url = configured("graph_url", DEFAULT_GRAPH_URL);
-                let resource = origin_of(&graph_url).ok_or_else(|| {
-                    SourceError(format!(
-                        "Configuration field `graph_url` is not an http(s) URL: `{graph_url}`"
-                    ))
-                })?;
+                let graph = check_endpoint(Endpoint::Graph, &graph_url, &self.allowed_hosts)
+                    .map_err(SourceError)?;
                 let login_url = configured("login_url", DEFAULT_LOGIN_URL);
-                if origin_of(&login_url).is_none() {
-                    return Err(SourceError(format!(
-                        "Configuration field `login_url` is not an http(s) URL: `{login_url}`"
-                    )));
-                }
-                (graph_url, login_url, resource)
+                check_endpoint(Endpoint::Login, &login_url, &self.allowed_hosts)
+                    .map_err(SourceError)?;
+                let resource = graph.origin().ascii_serialization();
+                let downloads = DownloadHosts::for_graph(&graph, &self.allowed_hosts);
+                (graph_url, login_url, resource, downloads)
             }
         };
         let limits = RateLimits::parse(&text("rate_limits"))
@@ -154,13 +156,17 @@ impl TeamsFactory {
         let settings = GraphSettings {
             base_url: graph_url,
             limits,
+            download_hosts,
             ..self.graph.clone()
         };
+        // Sign-in requests carry the secret or password in their body, which a 307 would re-send to wherever it
+        // points: the token endpoint is never left.
         let http = settings
             .outbound
             .client_builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SourceError(format!("cannot build the HTTP client: {e}")))?;
         let tokens = TokenProvider::new(http, credentials, &login_url, &resource)
@@ -189,15 +195,6 @@ impl SourceFactory for TeamsFactory {
         }
         Ok(Box::new(self.build(values)?))
     }
-}
-
-/// `https://graph.microsoft.com/v1.0` → `https://graph.microsoft.com` (the app-only scope's resource).
-fn origin_of(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return None;
-    }
-    Some(parsed.origin().ascii_serialization())
 }
 
 pub struct TeamsSource {
@@ -313,10 +310,55 @@ mod tests {
         let mut bad = DELEGATED.to_vec();
         bad.push(("rate_limits", "teams=lots"));
         assert!(error(&f, &bad).starts_with("Configuration field `rate_limits`"));
-        assert_eq!(
-            origin_of("https://graph.microsoft.us/v1.0").as_deref(),
-            Some("https://graph.microsoft.us")
+    }
+
+    #[test]
+    fn a_foreign_login_url_is_refused_naming_the_setting() {
+        let f = TeamsFactory::default();
+        let mut foreign = DELEGATED.to_vec();
+        foreign.push(("login_url", "https://login.attacker.example"));
+        let e = error(&f, &foreign);
+        assert!(
+            e.starts_with("Configuration field `login_url` names https://login.attacker.example,"),
+            "{e}"
         );
+        let mut foreign = DELEGATED.to_vec();
+        foreign.push(("graph_url", "https://graph.attacker.example/v1.0"));
+        assert!(error(&f, &foreign).starts_with("Configuration field `graph_url` names"));
+        // National clouds need nothing from the operator.
+        let mut us = DELEGATED.to_vec();
+        us.extend([
+            ("graph_url", "https://graph.microsoft.us/v1.0"),
+            ("login_url", "https://login.microsoftonline.us"),
+        ]);
+        let source = f.build(&values(&us)).unwrap();
+        assert_eq!(
+            source.graph().url("/me"),
+            "https://graph.microsoft.us/v1.0/me"
+        );
+    }
+
+    #[test]
+    fn the_operator_allow_list_admits_a_host() {
+        let f = TeamsFactory {
+            allowed_hosts: vec!["http://127.0.0.1:10971".parse().unwrap()],
+            ..TeamsFactory::default()
+        };
+        let mut local = DELEGATED.to_vec();
+        local.extend([
+            ("graph_url", "http://127.0.0.1:10971/v1.0"),
+            ("login_url", "http://127.0.0.1:10971"),
+        ]);
+        assert!(f.build(&values(&local)).is_ok());
+        assert!(TeamsFactory::default().build(&values(&local)).is_err());
+    }
+
+    #[test]
+    fn tenant_id_must_be_a_guid_or_domain_name() {
+        let f = TeamsFactory::default();
+        let mut bad = DELEGATED.to_vec();
+        bad[0] = ("tenant_id", "evil.example/oauth2/x?");
+        assert!(error(&f, &bad).starts_with("Configuration field `tenant_id` must be"));
     }
 
     #[test]
