@@ -515,3 +515,25 @@ async fn answers_slower_than_the_timeout_are_retried_not_waited_for() {
     }
     assert!(source.graph().retried() > 0, "slow answers were retried");
 }
+
+/// A listing that keeps sending next links fails at the page cap instead of running forever; under the cap the
+/// same listing is complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_past_the_page_cap_fails() {
+    let fx = start_fixture(GraphOptions::default());
+    let mut f = factory();
+    f.graph.max_pages = 2;
+    let source = f
+        .build(&values(&fx, "delegated"))
+        .expect("valid configuration");
+    let error = source
+        .graph()
+        .collect("/users?$top=1", true)
+        .await
+        .expect_err("more than two pages of one user");
+    assert!(error.to_string().contains("more than 2 pages"), "{error}");
+
+    let source = fx_source(&fx);
+    let users = source.graph().collect("/users?$top=1", true).await.unwrap();
+    assert!(users.len() > 2, "{}", users.len());
+}

@@ -680,3 +680,172 @@ async fn most_teams_vanishing_trips_the_delete_guard_until_accepted() {
     assert_eq!(c["configuration"]["accept_large_deletion"]["value"], false);
     assert!(c["error"].is_null(), "{c}");
 }
+
+/// Graph's 404 body, as an override answers it.
+const NOT_FOUND: &str =
+    r#"{"error": {"code": "NotFound", "message": "No team found with Group Id x"}}"#;
+
+/// What a faulted second sync must end as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    /// Completed, with the incomplete parts in `metadata.incomplete_listing`.
+    Incomplete,
+    /// A top-level listing failed: the job is in error.
+    Failed,
+}
+
+/// "An incomplete listing deletes nothing": a complete first sync, then a full sync while the fixture answers
+/// with `rules` (its `override` fault). Nothing that still exists may be deleted, the fault must have been
+/// answered, and the job ends as `outcome` says. A last sync without faults is complete again.
+async fn a_second_sync_with(rules: Value, outcome: Outcome) {
+    a_second_sync_of(test_factory(), rules, outcome).await;
+}
+
+/// [`a_second_sync_with`] with the given source factory for every sync.
+async fn a_second_sync_of(factory: TeamsFactory, rules: Value, outcome: Outcome) {
+    let rig = Rig::start().await;
+    let sync = || async { rig.sync_with(JobType::Full, factory.clone()).await.1 };
+    let job = sync().await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let expected = rig.expected_ids().await;
+    assert_eq!(rig.indexed_ids().await, expected);
+
+    rig.fx
+        .set_faults(json!({ "override": rules }))
+        .await
+        .unwrap();
+    rig.fx.reset_counters().await.unwrap();
+    let job = sync().await;
+    let faults = rig.fx.requests().await.unwrap()["faults"].as_u64();
+    assert!(faults > Some(0), "the fault was never answered");
+    match outcome {
+        Outcome::Incomplete => {
+            assert_eq!(job["status"], "completed", "{job}");
+            assert!(
+                job["metadata"]["incomplete_listing"].is_object(),
+                "the incomplete part is recorded: {job}"
+            );
+        }
+        Outcome::Failed => assert_eq!(job["status"], "error", "{job}"),
+    }
+    assert_eq!(job["deleted_document_count"], 0, "{job}");
+    assert_eq!(
+        rig.indexed_ids().await,
+        expected,
+        "nothing that exists was deleted"
+    );
+
+    rig.fx.clear_faults().await.unwrap();
+    let job = sync().await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(job["metadata"]["incomplete_listing"].is_null(), "{job}");
+    assert_eq!(rig.indexed_ids().await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_answered_200_without_value_fails_the_job() {
+    a_second_sync_with(
+        json!([{"path": "^/v1.0/teams$", "body": "{}"}]),
+        Outcome::Failed,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_answered_200_with_an_empty_body_fails_the_job() {
+    a_second_sync_with(
+        json!([{"path": "^/v1.0/teams$", "body": ""}]),
+        Outcome::Failed,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_answered_with_odata_context_only_fails_the_job() {
+    let body = r#"{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users"}"#;
+    a_second_sync_with(
+        json!([{"path": "^/v1.0/users$", "body": body}]),
+        Outcome::Failed,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_answered_with_html_fails_the_job() {
+    let rules = json!([{"path": "^/v1.0/chats$", "body": "<html>proxy error</html>"}]);
+    a_second_sync_with(rules, Outcome::Failed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_of_a_listed_team_answered_404_are_incomplete() {
+    let rules = json!([{"path": "^/v1.0/teams/[^/]+/channels$", "status": 404, "body": NOT_FOUND}]);
+    a_second_sync_with(rules, Outcome::Incomplete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_page_is_incomplete() {
+    let rules = json!([{"path": "/channels/[^/]+/messages$", "body": r#"{"value": [{"id": "1""#}]);
+    a_second_sync_with(rules, Outcome::Incomplete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_page_without_value_is_incomplete() {
+    let rules =
+        json!([{"path": "^/v1.0/chats/[^/]+/messages$", "body": r#"{"@odata.context": "x"}"#}]);
+    a_second_sync_with(rules, Outcome::Incomplete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_next_link_is_incomplete() {
+    let rules = json!([{"path": "^/v1.0/chats/[^/]+/messages$",
+                        "body": r#"{"value": [], "@odata.nextLink": "{{self}}"}"#}]);
+    a_second_sync_with(rules, Outcome::Incomplete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folders_children_answered_404_are_incomplete() {
+    let rules =
+        json!([{"path": "/items/[^/]+/children\\?\\$top=5000", "status": 404, "body": NOT_FOUND}]);
+    a_second_sync_with(rules, Outcome::Incomplete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_link_page_answered_404_is_incomplete() {
+    // Every team's channels get a second page, and that page is gone.
+    let rules = json!([
+        {"path": "channels\\?page=2$", "status": 404, "body": NOT_FOUND},
+        {"path": "^/v1.0/teams/[^/]+/channels$",
+         "body": r#"{"value": [], "@odata.nextLink": "{{self}}?page=2"}"#},
+    ]);
+    a_second_sync_with(rules, Outcome::Incomplete).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_over_the_size_cap_is_incomplete_not_an_oom() {
+    let mut factory = test_factory();
+    factory.graph.max_body_bytes = 1024 * 1024;
+    let padding = "x".repeat(factory.graph.max_body_bytes + 1);
+    let body = json!({"value": [], "padding": padding}).to_string();
+    let rules = json!([{"path": "^/v1.0/chats/[^/]+/tabs$", "body": body}]);
+    a_second_sync_of(factory, rules, Outcome::Incomplete).await;
+}
+
+/// A bad answer fewer times than the retry budget (4 attempts) is healed by the retry: the sync is complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_bad_page_is_retried_and_the_sync_is_complete() {
+    let rig = Rig::start().await;
+    rig.fx
+        .set_faults(json!({"override": [
+            {"path": "^/v1.0/teams$", "body": "{}", "times": 2},
+            {"path": "^/v1.0/users$", "body": "", "times": 3},
+            {"path": "/channels/[^/]+/messages$", "body": r#"{"value": [{"id": "1""#, "times": 3},
+        ]}))
+        .await
+        .unwrap();
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(job["metadata"]["incomplete_listing"].is_null(), "{job}");
+    assert_eq!(rig.indexed_ids().await, rig.expected_ids().await);
+    let faults = rig.fx.requests().await.unwrap()["faults"].as_u64();
+    assert_eq!(faults, Some(8), "every bad answer was given and retried");
+}

@@ -1,5 +1,7 @@
 //! Injected misbehaviour, set through `/_fixture/faults`: throttling (see `throttle`), a random error
-//! rate, slow answers, truncated JSON, and paths that always fail (500) or are always forbidden (403).
+//! rate, slow answers, truncated JSON, paths that always fail (500) or are always forbidden (403), and
+//! overrides: a path answered with a chosen status and body, a bounded number of times or always (an empty
+//! page, a page without `value`, a 404 on a child listing, a repeated next link...).
 //! Random decisions are deterministic per request URL: the n-th request for a given URL gets the same
 //! outcome for the same `seed`, whatever the interleaving of concurrent requests.
 
@@ -34,6 +36,36 @@ pub struct FaultConfig {
     pub fail_paths: Vec<String>,
     /// Regexes as above: always 403 with Graph's missing-permission error.
     pub forbidden_paths: Vec<String>,
+    /// Answers replacing the handler's, checked first (after the token check) in order; the first rule that
+    /// matches and has answers left wins.
+    #[serde(rename = "override")]
+    pub overrides: Vec<Override>,
+}
+
+/// One override rule: requests whose path (raw or percent-decoded, plus `?query`) matches `path` get `status`
+/// with `body` — `times` times in all (counted across every matching URL), or always when `times` is absent.
+/// `{{self}}` in the body becomes the request's own absolute URL (a next link that repeats the page).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub path: String,
+    #[serde(default = "ok_status")]
+    pub status: u16,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+}
+
+fn ok_status() -> u16 {
+    200
+}
+
+/// The answer an override chose for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canned {
+    pub status: u16,
+    pub body: String,
 }
 
 impl Default for FaultConfig {
@@ -51,6 +83,7 @@ impl Default for FaultConfig {
             seed: 7,
             fail_paths: Vec::new(),
             forbidden_paths: Vec::new(),
+            overrides: Vec::new(),
         }
     }
 }
@@ -70,6 +103,8 @@ pub struct Faults {
     pub config: FaultConfig,
     fail: Vec<Regex>,
     forbidden: Vec<Regex>,
+    /// Each override's regex and how many answers it has given.
+    overrides: Vec<(Regex, u64)>,
     seen: HashMap<String, u64>,
     pub throttle: Throttle,
 }
@@ -116,6 +151,16 @@ impl Faults {
                 .map(|p| Regex::new(p).map_err(|e| format!("bad regex [{p}]: {e}")))
                 .collect()
         };
+        for rule in &config.overrides {
+            if !(100..=599).contains(&rule.status) {
+                return Err(format!(
+                    "override status must be an HTTP status, got {}",
+                    rule.status
+                ));
+            }
+        }
+        let paths: Vec<String> = config.overrides.iter().map(|o| o.path.clone()).collect();
+        self.overrides = compile(&paths)?.into_iter().map(|r| (r, 0)).collect();
         self.fail = compile(&config.fail_paths)?;
         self.forbidden = compile(&config.forbidden_paths)?;
         self.config = config;
@@ -126,6 +171,24 @@ impl Faults {
 
     pub fn clear(&mut self) {
         *self = Faults::default();
+    }
+
+    /// The override answer for a request, if a rule matches and has answers left (using one up).
+    pub fn canned(&mut self, url: &str, decoded_path: &str) -> Option<Canned> {
+        for (rule, (regex, used)) in self.config.overrides.iter().zip(self.overrides.iter_mut()) {
+            if !(regex.is_match(url) || regex.is_match(decoded_path)) {
+                continue;
+            }
+            if rule.times.is_some_and(|times| *used >= times) {
+                continue;
+            }
+            *used += 1;
+            return Some(Canned {
+                status: rule.status,
+                body: rule.body.clone(),
+            });
+        }
+        None
     }
 
     /// Decides the fate of a request for `url` (path + `?query` as received) whose path decodes to
@@ -187,6 +250,45 @@ mod tests {
         let a = run();
         assert_eq!(a, run());
         assert!(a.contains(&true) && a.contains(&false));
+    }
+
+    #[test]
+    fn overrides_answer_a_bounded_number_of_times() {
+        let mut f = Faults::new();
+        let config: FaultConfig = serde_json::from_value(serde_json::json!({"override": [
+            {"path": "^/v1.0/teams$", "body": "{}", "times": 2},
+            {"path": "/channels$", "status": 404},
+        ]}))
+        .unwrap();
+        f.set(config).unwrap();
+        let teams = || Canned {
+            status: 200,
+            body: "{}".into(),
+        };
+        assert_eq!(
+            f.canned("/v1.0/teams?$top=999", "/v1.0/teams"),
+            Some(teams())
+        );
+        assert_eq!(
+            f.canned("/v1.0/teams?$top=999", "/v1.0/teams"),
+            Some(teams())
+        );
+        assert_eq!(f.canned("/v1.0/teams?$top=999", "/v1.0/teams"), None);
+        for _ in 0..5 {
+            assert_eq!(
+                f.canned("/v1.0/teams/t/channels", "/v1.0/teams/t/channels")
+                    .map(|c| c.status),
+                Some(404)
+            );
+        }
+        assert!(f
+            .set(
+                serde_json::from_value(
+                    serde_json::json!({"override": [{"path": "x", "status": 42}]})
+                )
+                .unwrap()
+            )
+            .is_err());
     }
 
     #[test]

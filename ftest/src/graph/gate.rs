@@ -1,6 +1,6 @@
 //! The middleware every Graph route and download passes: counts the request by endpoint class, checks the
-//! bearer token (Graph routes only), then applies the configured faults in this order — forbidden paths
-//! (403), failing paths (500), throttling (429), the random error rate, slowness — runs the handler and
+//! bearer token (Graph routes only), then applies the configured faults in this order — overrides (a canned
+//! status and body), forbidden paths (403), failing paths (500), throttling (429), the random error rate, slowness — runs the handler and
 //! maybe truncates its JSON. Adds Graph's `request-id` / `client-request-id` headers.
 
 use std::sync::Arc;
@@ -207,6 +207,20 @@ pub async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Ne
         None
     };
 
+    let canned = state.faults().canned(&url, &decoded);
+    if let Some(canned) = canned {
+        state.counters().fault();
+        let own_url = format!("{}{url}", state.base(req.headers()));
+        let body = canned.body.replace("{{self}}", &own_url);
+        let status = StatusCode::from_u16(canned.status).unwrap_or(StatusCode::OK);
+        let response = (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        return with_ids(response, client_request_id);
+    }
     let decision = state.faults().decide(&url, &decoded);
     if decision.forbidden {
         state.counters().fault();

@@ -10,9 +10,15 @@
 //!   sync: without it the result would be meaningless (and nothing is deleted);
 //! - anything below that fails after the client's retries is reported as an incomplete part and the crawl goes
 //!   on: the engine indexes what arrived and deletes nothing;
-//! - 404 on a sub-resource (a user without a mailbox or drive, a channel without a files folder) means there is
-//!   nothing to list: skipped without a report;
+//! - a 404 on a child listing of something just listed (channels of a team, messages or tabs of a chat or
+//!   channel, children of a folder, a user's chats) is an incomplete part too: the parent may have been deleted
+//!   meanwhile, and the next sync sees it gone from the parent's listing — only then are its documents deleted;
+//! - a 404 that describes the parent rather than a deletion means there is nothing to list, skipped without a
+//!   report (`absent_or_failure`): a user without a mailbox (`/users/{id}/events`), a user without a drive
+//!   (`/users/{id}/drive`), a channel whose files folder was never provisioned (`.../filesFolder`);
 //! - token or credential errors fail the sync.
+//!
+//! ARCHITECTURE.md, "Completeness of a listing", has the whole table of Graph answers and what each means.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -174,14 +180,22 @@ impl Crawl {
             .await;
     }
 
-    /// Sub-listing failure policy: 404 → nothing there; credentials → fatal; anything else → incomplete part.
+    /// Sub-listing failure policy: credentials → fatal; anything else, a 404 included → incomplete part.
     async fn sub_failure(&self, part: String, error: &GraphError) {
+        match error {
+            GraphError::Auth(_) | GraphError::Unauthorized { .. } => self.fatal(&part, error).await,
+            _ => self.incomplete(part, error).await,
+        }
+    }
+
+    /// The policy for the three endpoints whose 404 describes a parent that still exists (no mailbox, no drive,
+    /// files never provisioned): nothing there, no report. Every other failure as [`Self::sub_failure`].
+    async fn absent_or_failure(&self, part: String, error: &GraphError) {
         match error {
             GraphError::NotFound { .. } => {
                 tracing::debug!(part = %part, "Nothing to list (404)");
             }
-            GraphError::Auth(_) | GraphError::Unauthorized { .. } => self.fatal(&part, error).await,
-            _ => self.incomplete(part, error).await,
+            _ => self.sub_failure(part, error).await,
         }
     }
 
@@ -375,10 +389,17 @@ impl Crawl {
         &self,
         sender: &str,
     ) -> Result<Option<(String, String)>, GraphError> {
-        let drive = self
+        // No drive (no licence) is the user's property: no chat files. A 404 on the root's children of the drive
+        // just read is not, and goes to the caller as an error (incomplete).
+        let drive = match self
             .graph
             .get_json(&format!("/users/{}/drive", encode(sender)), false)
-            .await?;
+            .await
+        {
+            Ok(drive) => drive,
+            Err(GraphError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let Some(drive_id) = drive["id"].as_str() else {
             return Ok(None);
         };
@@ -429,7 +450,10 @@ impl Crawl {
                                 }
                             }
                             Err(e) => {
-                                this.sub_failure(format!("calendar of user {id}"), &e).await;
+                                // A first-page 404 is a user without a mailbox; `pages` turns a later one into
+                                // a failure.
+                                this.absent_or_failure(format!("calendar of user {id}"), &e)
+                                    .await;
                                 break;
                             }
                         }
@@ -568,8 +592,9 @@ impl Crawl {
                         .await;
                 }
             }
+            // Graph answers 404 for a channel whose files were never provisioned.
             Err(e) => {
-                self.sub_failure(format!("files of channel {label}"), &e)
+                self.absent_or_failure(format!("files of channel {label}"), &e)
                     .await
             }
         }

@@ -2,13 +2,18 @@
 //! Microsoft's published limits, retries that honour `Retry-After`, paging as a `Stream`, bounded downloads, and
 //! one error classification the crawl relies on:
 //! - 403 → [`GraphError::Forbidden`] naming the Graph permission the endpoint needs (not retried);
-//! - 404 → [`GraphError::NotFound`] (the caller skips that item);
+//! - 404 → [`GraphError::NotFound`] (what it means is the crawl's decision, per endpoint); a 404 on a next-link
+//!   page is [`GraphError::Failed`]: the listing was under way, so it cannot be complete;
 //! - 429/503 → wait `Retry-After` (capped), retry — throttling has its own, larger retry budget;
-//! - 5xx, timeouts, connection failures, unreadable JSON → backoff and retry; exhausted → [`GraphError::Failed`]
-//!   (for a listing, the crawl reports that part incomplete);
+//! - 5xx, timeouts, connection failures → backoff and retry; exhausted → [`GraphError::Failed`] (for a listing,
+//!   the crawl reports that part incomplete);
+//! - a 2xx that does not prove itself is a failure like a 5xx (retried, then `Failed`): an empty body, a body
+//!   over [`GraphSettings::max_body_bytes`], anything but a JSON object; for a listing page also a missing or
+//!   non-array `value` or a next link already followed. A listing is complete only when every page was such a
+//!   proven page and the last had no next link (ARCHITECTURE.md, "Completeness of a listing");
 //! - 401 → the token is dropped and the request retried once with a fresh one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -178,6 +183,10 @@ pub struct GraphSettings {
     /// A `Retry-After` longer than this is cut to it.
     pub max_retry_after: Duration,
     pub limits: RateLimits,
+    /// Largest JSON answer read into memory; a bigger one is a failed request (retried), never an OOM.
+    pub max_body_bytes: usize,
+    /// Pages one listing may have; past it the listing fails (a server that keeps sending next links).
+    pub max_pages: usize,
     /// Trust roots and proxy rules for Graph, sign-in and downloads (`graph.ca_certs`, the proxy variables).
     pub outbound: Outbound,
     /// Where download URLs may point (see `hosts.rs`).
@@ -195,6 +204,10 @@ impl Default for GraphSettings {
             retry_delay: Duration::from_secs(2),
             max_retry_after: Duration::from_secs(300),
             limits: RateLimits::default(),
+            // Graph's largest pages (999 users, 50 messages with their replies) are a few MiB.
+            max_body_bytes: 32 * 1024 * 1024,
+            // 100 000 pages of 50 messages is five million messages in one channel: far past any real listing.
+            max_pages: 100_000,
             outbound: Outbound::default(),
             download_hosts: DownloadHosts::default(),
         }
@@ -398,6 +411,17 @@ impl GraphClient {
 
     /// GET one JSON object. `delegated` marks endpoints the reference calls with the user's token.
     pub async fn get_json(&self, path_or_url: &str, delegated: bool) -> Result<Value, GraphError> {
+        self.get_checked(path_or_url, delegated, Ok).await
+    }
+
+    /// GET a JSON object and check it with `accept`; a body that is empty, too big, not a JSON object, or that
+    /// `accept` refuses (its reason) is retried like a 5xx — a 2xx proves nothing by itself.
+    async fn get_checked<T>(
+        &self,
+        path_or_url: &str,
+        delegated: bool,
+        accept: impl Fn(Value) -> Result<T, String>,
+    ) -> Result<T, GraphError> {
         let url = self.url(path_or_url);
         self.check_host(&url, Destination::Graph)?;
         let path = self.path_of(&url).to_string();
@@ -425,14 +449,15 @@ impl GraphClient {
                 }
                 Err(e) => Retry::Failure(transport_reason(&e)),
                 Ok(response) => match response.status().as_u16() {
-                    200..=299 => match response.bytes().await {
-                        Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
-                            return Ok(Value::Null)
-                        }
-                        Ok(body) => match serde_json::from_slice::<Value>(&body) {
+                    200..=299 => match read_capped(response, self.settings.max_body_bytes).await {
+                        Ok(Some(body)) => match json_object(&body).and_then(&accept) {
                             Ok(value) => return Ok(value),
-                            Err(e) => Retry::Failure(format!("unreadable JSON ({e})")),
+                            Err(reason) => Retry::Failure(reason),
                         },
+                        Ok(None) => Retry::Failure(format!(
+                            "an answer larger than {} bytes",
+                            self.settings.max_body_bytes
+                        )),
                         Err(e) => Retry::Failure(transport_reason(&e)),
                     },
                     401 if !refreshed => {
@@ -468,30 +493,50 @@ impl GraphClient {
         }
     }
 
-    /// The pages of a listing: each item is one page's `value` array. Ends after the last page (no
-    /// `@odata.nextLink`, or a null body); the first error ends the stream after yielding it.
+    /// The pages of a listing: each item is one page's `value` array. Ends after a page without
+    /// `@odata.nextLink`; the first error ends the stream after yielding it. Every page must prove itself (see
+    /// [`listing_page`]); a 404 on a next-link page, a next link already followed (after retries) or more than
+    /// `max_pages` pages fail the listing rather than end it early.
     pub fn pages<'a>(
         &'a self,
         path: &str,
         delegated: bool,
     ) -> impl Stream<Item = Result<Vec<Value>, GraphError>> + Send + 'a {
-        futures::stream::unfold(Some(path.to_string()), move |next| async move {
-            let url = next?;
-            match self.get_json(&url, delegated).await {
-                Ok(Value::Null) => None,
-                Ok(mut page) => {
-                    let next = page
-                        .get("@odata.nextLink")
-                        .and_then(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string);
-                    let items = match page.get_mut("value").map(Value::take) {
-                        Some(Value::Array(items)) => items,
-                        _ => Vec::new(),
-                    };
-                    Some((Ok(items), next))
+        let first = self.url(path);
+        let state = Paging {
+            next: Some(first.clone()),
+            followed: HashSet::from([first]),
+            pages: 0,
+        };
+        futures::stream::unfold(state, move |mut state| async move {
+            let url = state.next.take()?;
+            let path = self.path_of(&url).to_string();
+            state.pages += 1;
+            if state.pages > self.settings.max_pages {
+                let reason = format!(
+                    "more than {} pages: the listing does not end",
+                    self.settings.max_pages
+                );
+                return Some((Err(GraphError::Failed { path, reason }), state));
+            }
+            let followed = &state.followed;
+            let page = self
+                .get_checked(&url, delegated, |page| listing_page(page, followed))
+                .await;
+            match page {
+                Ok((items, next)) => {
+                    if let Some(next) = &next {
+                        state.followed.insert(next.clone());
+                    }
+                    state.next = next;
+                    Some((Ok(items), state))
                 }
-                Err(e) => Some((Err(e), None)),
+                // The first page's 404 is the caller's to read; a later one means the listing broke off.
+                Err(GraphError::NotFound { path }) if state.pages > 1 => {
+                    let reason = "404 on a next-link page: the listing broke off".to_string();
+                    Some((Err(GraphError::Failed { path, reason }), state))
+                }
+                Err(e) => Some((Err(e), state)),
             }
         })
     }
@@ -557,6 +602,47 @@ impl GraphClient {
             let wait = attempts.next_wait(failure, &path)?;
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// Where a listing is: the next URL, every URL followed so far (a repeated next link is a loop), pages read.
+struct Paging {
+    next: Option<String>,
+    followed: HashSet<String>,
+    pages: usize,
+}
+
+/// A body as a JSON object, or why not (every Graph answer the crawl reads is an object).
+fn json_object(body: &[u8]) -> Result<Value, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("an empty answer".into());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(_) => Err("an answer that is not a JSON object".into()),
+        Err(e) => Err(format!("unreadable JSON ({e})")),
+    }
+}
+
+/// A listing page as Graph's contract for collections has it: an object with a `value` array, and an optional
+/// `@odata.nextLink` string not followed before. Returns the items and the next link.
+fn listing_page(
+    mut page: Value,
+    followed: &HashSet<String>,
+) -> Result<(Vec<Value>, Option<String>), String> {
+    let next = match page.get("@odata.nextLink") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(link)) if link.is_empty() => None,
+        Some(Value::String(link)) if followed.contains(link) => {
+            return Err("a next link that was already followed (the listing would loop)".into())
+        }
+        Some(Value::String(link)) => Some(link.clone()),
+        Some(_) => return Err("an @odata.nextLink that is not a string".into()),
+    };
+    match page.get_mut("value").map(Value::take) {
+        Some(Value::Array(items)) => Ok((items, next)),
+        Some(_) => Err("a listing page whose `value` is not an array".into()),
+        None => Err("a listing page without `value`".into()),
     }
 }
 
@@ -667,9 +753,25 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// How much of an error answer is read: Graph's error objects are small, a proxy's error page need not be.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// Up to `max_bytes` of a body (the rest is left unread); whatever arrived when the transfer fails.
+async fn read_prefix(mut response: reqwest::Response, max_bytes: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = max_bytes - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= max_bytes {
+            break;
+        }
+    }
+    out
+}
+
 /// Graph's `error.message` (or a short body prefix) for failure reports.
 async fn error_message(response: reqwest::Response) -> String {
-    let body = response.bytes().await.unwrap_or_default();
+    let body = read_prefix(response, MAX_ERROR_BODY_BYTES).await;
     serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
@@ -842,6 +944,41 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn listing_pages_prove_themselves() {
+        let followed = HashSet::from(["https://g/v1.0/teams".to_string()]);
+        let page = |v: Value| listing_page(v, &followed);
+        assert_eq!(
+            page(serde_json::json!({"value": [1], "@odata.nextLink": "https://g/v1.0/teams?p=2"})),
+            Ok((
+                vec![serde_json::json!(1)],
+                Some("https://g/v1.0/teams?p=2".into())
+            ))
+        );
+        assert_eq!(page(serde_json::json!({"value": []})), Ok((vec![], None)));
+        assert!(page(serde_json::json!({}))
+            .unwrap_err()
+            .contains("without `value`"));
+        assert!(page(serde_json::json!({"@odata.context": "x"})).is_err());
+        assert!(page(serde_json::json!({"value": {}}))
+            .unwrap_err()
+            .contains("not an array"));
+        assert!(
+            page(serde_json::json!({"value": [], "@odata.nextLink": "https://g/v1.0/teams"}))
+                .unwrap_err()
+                .contains("already followed")
+        );
+        assert!(page(serde_json::json!({"value": [], "@odata.nextLink": 3})).is_err());
+        assert!(json_object(b"").unwrap_err().contains("empty"));
+        assert!(json_object(b"  \n").is_err());
+        assert!(json_object(b"[]")
+            .unwrap_err()
+            .contains("not a JSON object"));
+        assert!(json_object(b"{\"value\": [")
+            .unwrap_err()
+            .contains("unreadable"));
     }
 
     #[test]
