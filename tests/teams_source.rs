@@ -521,7 +521,7 @@ async fn answers_slower_than_the_timeout_are_retried_not_waited_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_past_the_page_cap_fails() {
     let fx = start_fixture(GraphOptions::default());
-    let mut f = factory();
+    let mut f = factory(&fx);
     f.graph.max_pages = 2;
     let source = f
         .build(&values(&fx, "delegated"))
