@@ -698,12 +698,14 @@ enum Outcome {
 /// with `rules` (its `override` fault). Nothing that still exists may be deleted, the fault must have been
 /// answered, and the job ends as `outcome` says. A last sync without faults is complete again.
 async fn a_second_sync_with(rules: Value, outcome: Outcome) {
-    a_second_sync_of(test_factory(), rules, outcome).await;
+    a_second_sync_of(|_| {}, rules, outcome).await;
 }
 
-/// [`a_second_sync_with`] with the given source factory for every sync.
-async fn a_second_sync_of(factory: TeamsFactory, rules: Value, outcome: Outcome) {
+/// [`a_second_sync_with`] with the test source factory changed by `tune` for every sync.
+async fn a_second_sync_of(tune: impl Fn(&mut TeamsFactory), rules: Value, outcome: Outcome) {
     let rig = Rig::start().await;
+    let mut factory = test_factory(&rig.fx);
+    tune(&mut factory);
     let sync = || async { rig.sync_with(JobType::Full, factory.clone()).await.1 };
     let job = sync().await;
     assert_eq!(job["status"], "completed", "{job}");
@@ -822,12 +824,11 @@ async fn a_next_link_page_answered_404_is_incomplete() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_over_the_size_cap_is_incomplete_not_an_oom() {
-    let mut factory = test_factory();
-    factory.graph.max_body_bytes = 1024 * 1024;
-    let padding = "x".repeat(factory.graph.max_body_bytes + 1);
+    const CAP: usize = 1024 * 1024;
+    let padding = "x".repeat(CAP + 1);
     let body = json!({"value": [], "padding": padding}).to_string();
     let rules = json!([{"path": "^/v1.0/chats/[^/]+/tabs$", "body": body}]);
-    a_second_sync_of(factory, rules, Outcome::Incomplete).await;
+    a_second_sync_of(|f| f.graph.max_body_bytes = CAP, rules, Outcome::Incomplete).await;
 }
 
 /// A bad answer fewer times than the retry budget (4 attempts) is healed by the retry: the sync is complete.
