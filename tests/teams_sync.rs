@@ -850,3 +850,52 @@ async fn a_transient_bad_page_is_retried_and_the_sync_is_complete() {
     let faults = rig.fx.requests().await.unwrap()["faults"].as_u64();
     assert_eq!(faults, Some(8), "every bad answer was given and retried");
 }
+
+/// A part that can never be listed (calendars without `Calendars.Read`) keeps every sync incomplete; switching
+/// its document type off makes the sync complete again, and the type's documents, no longer listed, are deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_type_switched_off_is_not_listed_and_its_documents_go() {
+    let rig = Rig::start().await;
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let before = rig.indexed().await;
+    let meetings = before
+        .iter()
+        .filter(|h| h["_source"]["type"] == "User Meeting")
+        .count();
+    assert!(meetings > 0);
+
+    let forbidden = r#"{"error": {"code": "ErrorAccessDenied", "message": "Access is denied."}}"#;
+    rig.fx
+        .set_faults(json!({"override": [{"path": "^/v1.0/users/[^/]+/events", "status": 403, "body": forbidden}]}))
+        .await
+        .unwrap();
+    let job = rig.sync(JobType::Full).await;
+    assert!(
+        job["metadata"]["incomplete_listing"].is_object(),
+        "calendars refused: {job}"
+    );
+    assert_eq!(job["deleted_document_count"], 0);
+
+    let mut connector = rig.h.connector().await;
+    let others: Vec<&str> = elastic_ingest::sources::teams::docs::ALL_TYPES
+        .into_iter()
+        .filter(|t| *t != "User Meeting")
+        .collect();
+    connector["configuration"]["document_types"]["value"] = json!(others.join(","));
+    rig.h.put_connector(connector).await;
+    rig.fx.reset_counters().await.unwrap();
+    let job = rig.sync(JobType::Full).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(job["metadata"]["incomplete_listing"].is_null(), "{job}");
+    assert_eq!(
+        job["deleted_document_count"].as_u64(),
+        Some(meetings as u64),
+        "{job}"
+    );
+    let faults = rig.fx.requests().await.unwrap()["faults"].as_u64();
+    assert_eq!(faults, Some(0), "no calendar was requested");
+    let after = rig.indexed().await;
+    assert_eq!(after.len(), before.len() - meetings);
+    assert!(after.iter().all(|h| h["_source"]["type"] != "User Meeting"));
+}

@@ -81,7 +81,74 @@ struct Crawl {
     /// (sender, file name) already resolved: a file shared in several messages is one document, looked up once.
     attachments_seen: Mutex<HashSet<(String, String)>>,
     progress: Arc<CrawlProgress>,
+    /// The document types this connector syncs; listings that could only yield others are not made.
+    types: Arc<DocTypes>,
 }
+
+/// The document types a connector syncs (its `document_types` value; all eleven by default). A type switched off
+/// is never listed, so its permission is not needed and its documents, no longer listed, are deleted by the next
+/// full sync like anything else that is gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocTypes(Vec<&'static str>);
+
+impl Default for DocTypes {
+    fn default() -> Self {
+        DocTypes(docs::ALL_TYPES.to_vec())
+    }
+}
+
+impl DocTypes {
+    /// From the configured names (empty: all); an unknown name is an error naming it.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<DocTypes, String> {
+        let mut on = Vec::new();
+        for name in names {
+            let name = name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let Some(known) = docs::ALL_TYPES
+                .iter()
+                .find(|t| t.eq_ignore_ascii_case(name))
+            else {
+                return Err(format!(
+                    "unknown document type `{name}` (known: {})",
+                    docs::ALL_TYPES.join(", ")
+                ));
+            };
+            if !on.contains(known) {
+                on.push(*known);
+            }
+        }
+        Ok(if on.is_empty() {
+            DocTypes::default()
+        } else {
+            DocTypes(on)
+        })
+    }
+
+    pub fn on(&self, doc_type: &str) -> bool {
+        self.0.contains(&doc_type)
+    }
+
+    fn any(&self, types: &[&str]) -> bool {
+        types.iter().any(|t| self.on(t))
+    }
+}
+
+const CHAT_TYPES: [&str; 4] = [
+    docs::USER_CHAT_MESSAGES,
+    docs::USER_CHAT_TABS,
+    docs::USER_CHAT_ATTACHMENT,
+    docs::USER_CHAT_MEETING_RECORDING,
+];
+const TEAM_TYPES: [&str; 6] = [
+    docs::TEAMS,
+    docs::TEAM_CHANNEL,
+    docs::CHANNEL_TAB,
+    docs::CHANNEL_MESSAGE,
+    docs::CHANNEL_MEETING,
+    docs::CHANNEL_ATTACHMENT,
+];
 
 /// A sender's (drive id, chat files folder id), or `None` when they have none; filled by the first lookup.
 type ChatFilesCell = OnceCell<Option<(String, String)>>;
@@ -92,6 +159,7 @@ pub fn start(
     app_only: bool,
     concurrency: Concurrency,
     progress_every: Duration,
+    types: Arc<DocTypes>,
 ) -> BoxStream<'static, Event> {
     let (tx, mut rx) = mpsc::channel::<Event>(128);
     let progress = Arc::new(CrawlProgress::default());
@@ -106,6 +174,7 @@ pub fn start(
         attachments_seen: Mutex::default(),
         users: OnceCell::new(),
         progress: progress.clone(),
+        types,
     });
     // Spawned tasks leave the caller's span unless told: `in_current_span` keeps the job's ids on their lines.
     let supervisor = tokio::spawn(
@@ -162,6 +231,13 @@ impl Crawl {
     }
 
     async fn doc(&self, doc: Doc, download: Option<Download>) {
+        if !doc
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| self.types.on(t))
+        {
+            return;
+        }
         self.send(Ok(SourceEvent::Doc(SourceDoc { doc, download })))
             .await;
     }
@@ -230,6 +306,9 @@ impl Crawl {
     // ---- chats ------------------------------------------------------------------------------------------------
 
     async fn chats(self: Arc<Self>) {
+        if !self.types.any(&CHAT_TYPES) {
+            return;
+        }
         if self.app_only {
             // App-only: no signed-in user; each user's chats (a chat shows up once per member, crawled once).
             let users = match self.user_list().await {
@@ -296,8 +375,18 @@ impl Crawl {
         };
         let members = docs::chat_members(&chat);
         let path = format!("/chats/{}/messages?$top=50", encode(&chat_id));
+        let wants_messages = self.types.any(&[
+            docs::USER_CHAT_MESSAGES,
+            docs::USER_CHAT_MEETING_RECORDING,
+            docs::USER_CHAT_ATTACHMENT,
+        ]);
         let mut pages = std::pin::pin!(self.graph.pages(&path, true));
-        while let Some(page) = pages.next().await {
+        // A stream does nothing until polled: not wanted, the listing is never requested.
+        while let Some(page) = if wants_messages {
+            pages.next().await
+        } else {
+            None
+        } {
             let messages = match page {
                 Ok(messages) => messages,
                 Err(e) => {
@@ -314,10 +403,14 @@ impl Crawl {
                     self.doc(doc, None).await;
                 }
             }
-            let refs: Vec<(String, String)> = messages
-                .iter()
-                .flat_map(docs::chat_attachment_refs)
-                .collect();
+            let refs: Vec<(String, String)> = if self.types.on(docs::USER_CHAT_ATTACHMENT) {
+                messages
+                    .iter()
+                    .flat_map(docs::chat_attachment_refs)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             futures::stream::iter(refs)
                 .for_each_concurrent(self.concurrency.attachments, |(sender, name)| {
                     let this = self.clone();
@@ -325,6 +418,9 @@ impl Crawl {
                     async move { this.chat_attachment(&sender, &name, &members).await }
                 })
                 .await;
+        }
+        if !self.types.on(docs::USER_CHAT_TABS) {
+            return;
         }
         let tabs_path = format!("/chats/{}/tabs", encode(&chat_id));
         if let Some(tabs) = self
@@ -421,6 +517,9 @@ impl Crawl {
     // ---- calendars --------------------------------------------------------------------------------------------
 
     async fn users(self: Arc<Self>) {
+        if !self.types.on(docs::USER_MEETING) {
+            return;
+        }
         let users = match self.user_list().await {
             Ok(users) => users,
             Err(e) => return self.fatal("users", &e).await,
@@ -467,6 +566,9 @@ impl Crawl {
     // ---- teams ------------------------------------------------------------------------------------------------
 
     async fn teams(self: Arc<Self>) {
+        if !self.types.any(&TEAM_TYPES) {
+            return;
+        }
         let mut pages = std::pin::pin!(self.graph.pages("/teams?$top=999", true));
         while let Some(page) = pages.next().await {
             let teams = match page {
@@ -491,6 +593,9 @@ impl Crawl {
             return;
         };
         self.doc(docs::team(&team), None).await;
+        if !self.types.any(&TEAM_TYPES[1..]) {
+            return;
+        }
         let team_name = team["displayName"].as_str().unwrap_or_default().to_string();
         let path = format!("/teams/{}/channels", encode(&team_id));
         let Some(channels) = self
@@ -528,14 +633,17 @@ impl Crawl {
             encode(&channel_id)
         );
 
-        if let Some(tabs) = self
-            .list(
+        let tabs = if self.types.on(docs::CHANNEL_TAB) {
+            self.list(
                 || format!("tabs of channel {label}"),
                 &format!("{base}/tabs"),
                 true,
             )
             .await
-        {
+        } else {
+            None
+        };
+        if let Some(tabs) = tabs {
             for tab in &tabs {
                 self.doc(docs::channel_tab(team_name, &channel_name, tab), None)
                     .await;
@@ -544,8 +652,16 @@ impl Crawl {
 
         let mut meetings = docs::ChannelMeetings::default();
         let path = format!("{base}/messages?$top=50&$expand=replies");
+        let wants_messages = self
+            .types
+            .any(&[docs::CHANNEL_MESSAGE, docs::CHANNEL_MEETING]);
         let mut pages = std::pin::pin!(self.graph.pages(&path, true));
-        while let Some(page) = pages.next().await {
+        // A stream does nothing until polled: not wanted, the listing is never requested.
+        while let Some(page) = if wants_messages {
+            pages.next().await
+        } else {
+            None
+        } {
             let messages = match page {
                 Ok(messages) => messages,
                 Err(e) => {
@@ -580,6 +696,9 @@ impl Crawl {
             self.doc(doc, None).await;
         }
 
+        if !self.types.on(docs::CHANNEL_ATTACHMENT) {
+            return;
+        }
         match self
             .graph
             .get_json(&format!("{base}/filesFolder"), true)
@@ -718,5 +837,21 @@ mod tests {
     fn path_segments() {
         assert_eq!(encode("19:abc@thread.v2"), "19%3Aabc%40thread.v2");
         assert_eq!(encode("a b"), "a%20b");
+    }
+}
+
+#[cfg(test)]
+mod doc_type_tests {
+    use super::*;
+
+    #[test]
+    fn document_types_parse_by_name_empty_means_all() {
+        assert_eq!(DocTypes::parse([]).unwrap(), DocTypes::default());
+        assert_eq!(DocTypes::parse(["", " "]).unwrap(), DocTypes::default());
+        let some = DocTypes::parse(["teams", " Channel Message "]).unwrap();
+        assert!(some.on(docs::TEAMS) && some.on(docs::CHANNEL_MESSAGE));
+        assert!(!some.on(docs::USER_MEETING));
+        let e = DocTypes::parse(["Teams", "Wiki"]).unwrap_err();
+        assert!(e.contains("`Wiki`") && e.contains("User Meeting"), "{e}");
     }
 }

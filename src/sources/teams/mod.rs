@@ -125,6 +125,17 @@ pub fn default_configuration() -> Value {
         f["ui_restrictions"] = json!(["advanced"]);
         map.insert(key.into(), f);
     }
+    let mut types = field("Document types to sync", 13, false);
+    types["type"] = json!("list");
+    types["required"] = json!(false);
+    types["default_value"] = json!("");
+    types["ui_restrictions"] = json!(["advanced"]);
+    types["tooltip"] = json!(format!(
+        "Comma-separated; empty = all: {}. A type left out is not listed (its Graph permission is not needed) and its documents are removed by the next full sync.",
+        docs::ALL_TYPES.join(", ")
+    ));
+    map.insert("document_types".into(), types);
+
     let mut accept = field("Accept a large deletion (one sync)", 12, false);
     accept["type"] = json!("bool");
     accept["display"] = json!("toggle");
@@ -206,7 +217,7 @@ mod tests {
     fn default_configuration_matches_the_reference_schema() {
         let c = default_configuration();
         let obj = c.as_object().unwrap();
-        assert_eq!(obj.len(), 12);
+        assert_eq!(obj.len(), 13);
         assert_eq!(c["secret_value"]["sensitive"], true);
         assert_eq!(c["password"]["sensitive"], true);
         assert_eq!(c["tenant_id"]["sensitive"], false);

@@ -139,6 +139,19 @@ impl TeamsFactory {
         };
         let limits = RateLimits::parse(&text("rate_limits"))
             .map_err(|e| SourceError(format!("Configuration field `rate_limits`: {e}")))?;
+        // A `list` field casts to an array of names; a plain string (the API, a test) is split on commas.
+        let type_names: Vec<String> = match values.get("document_types") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => text("document_types")
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+        };
+        let types = crawl::DocTypes::parse(type_names.iter().map(String::as_str))
+            .map_err(|e| SourceError(format!("Configuration field `document_types`: {e}")))?;
         let credentials = Credentials {
             method,
             tenant_id: text("tenant_id"),
@@ -178,6 +191,7 @@ impl TeamsFactory {
             app_only: method.app_only(),
             concurrency: self.concurrency.clone(),
             progress_every: self.progress_every,
+            types: Arc::new(types),
         })
     }
 }
@@ -202,6 +216,7 @@ pub struct TeamsSource {
     app_only: bool,
     concurrency: crawl::Concurrency,
     progress_every: Duration,
+    types: Arc<crawl::DocTypes>,
 }
 
 impl TeamsSource {
@@ -236,6 +251,7 @@ impl Source for TeamsSource {
             self.app_only,
             self.concurrency.clone(),
             self.progress_every,
+            self.types.clone(),
         )
     }
 
