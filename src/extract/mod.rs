@@ -4,6 +4,7 @@
 //! with caps, a time budget and panic containment. This module holds what they share: the limits every extractor
 //! honours and the result and skip types.
 
+pub mod hostile;
 pub mod html;
 pub mod legacy;
 pub mod odf;

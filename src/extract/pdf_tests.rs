@@ -519,3 +519,71 @@ fn owner_password_only_pdf_is_read() {
     assert!(out.text.starts_with("Hello World\n"), "{out:?}");
     assert!(out.text.ends_with("Page two"), "{out:?}");
 }
+
+#[test]
+fn operator_bomb_is_cut_at_the_per_stream_cap() {
+    let bytes = crate::extract::hostile::operator_bomb_pdf(8 << 20).unwrap();
+    assert!(
+        bytes.len() < 64 * 1024,
+        "the bomb is small: {}",
+        bytes.len()
+    );
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Before the bomb");
+    let cap = format!("cut at the cap of {MAX_OPERATIONS_PER_STREAM} operations per stream");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn forms_drawn_many_times_stop_at_the_document_operation_cap() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    // 200 000 operations in the form, drawn 25 times: 5 million, over the 4 million document cap, while no
+    // single stream is over its own cap.
+    let form = form(&mut doc, font, &b"q\n".repeat(200_000), None);
+    let res = dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "X0" => form } };
+    let mut page = b"BT /F1 12 Tf 72 700 Td (Drawn) Tj ET\n".to_vec();
+    page.extend_from_slice(&b"/X0 Do\n".repeat(25));
+    let bytes = build(&mut doc, vec![(&page, res)]);
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Drawn");
+    let cap = format!("operation cap of {MAX_OPERATIONS_TOTAL} content operations per document");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn operation_with_too_many_operands_is_refused_before_decoding() {
+    let bytes = crate::extract::hostile::operand_bomb_pdf(1 << 20).unwrap();
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "");
+    let cap = format!("an operation with more than {MAX_OPERANDS_PER_OPERATION} operands");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn operand_prescan_follows_the_content_grammar() {
+    use super::syntax::operand_run_exceeds as exceeds;
+    assert!(!exceeds(b"0 0 0 Tj 0 0 0 Tj", 3));
+    assert!(exceeds(b"0 0 0 Tj 0 0 0 Tj", 2));
+    // Array elements count; the brackets open one token.
+    assert!(exceeds(b"[1 2 3] TJ", 3));
+    // Strings, comments and inline image data are single tokens or nothing.
+    assert!(!exceeds(b"(a b (c) \\) d e f) Tj", 1));
+    assert!(!exceeds(b"% 1 2 3 4 5\n1 Tj", 1));
+    assert!(!exceeds(b"<00 11 22 33> Tj", 1));
+    assert!(!exceeds(b"BI /W 1 ID 0 0 0 0 0 0 EI Q", 2));
+    // Keywords are operands, not operators.
+    assert!(exceeds(b"true false null Tj", 2));
+}
