@@ -234,6 +234,8 @@ impl Out {
 pub(in crate::extract) enum Flow {
     Enter,
     SkipChildren,
+    /// The handler has all it will take (a cap reached): the rest of the part is not read.
+    Stop,
 }
 
 /// Receives one XML part's elements by local name (prefixes vary between producers).
@@ -286,18 +288,21 @@ pub(in crate::extract) fn walk(
                     ));
                     return;
                 }
-                if skip_until.is_none()
-                    && handler.open(e.local_name().as_ref(), &e, out) == Flow::SkipChildren
-                {
-                    skip_until = Some(depth);
+                if skip_until.is_none() {
+                    match handler.open(e.local_name().as_ref(), &e, out) {
+                        Flow::Enter => {}
+                        Flow::SkipChildren => skip_until = Some(depth),
+                        Flow::Stop => return,
+                    }
                 }
             }
             // An empty element is an open immediately followed by its close, unless the handler skips it.
-            Event::Empty(e)
-                if skip_until.is_none()
-                    && handler.open(e.local_name().as_ref(), &e, out) == Flow::Enter =>
-            {
-                handler.close(e.local_name().as_ref(), out)
+            Event::Empty(e) if skip_until.is_none() => {
+                match handler.open(e.local_name().as_ref(), &e, out) {
+                    Flow::Enter => handler.close(e.local_name().as_ref(), out),
+                    Flow::SkipChildren => {}
+                    Flow::Stop => return,
+                }
             }
             Event::End(e) => {
                 match skip_until {

@@ -367,3 +367,44 @@ fn zip_bomb_with_lying_size_header_stops_at_budget() {
         "{skip}"
     );
 }
+
+#[test]
+fn shared_string_count_is_capped() {
+    let bytes = crate::extract::hostile::shared_string_bomb_xlsx(MAX_SHARED_STRINGS + 10).unwrap();
+    let got = extract_xlsx(&bytes, &limits()).unwrap();
+    // The first string is kept; the last is past the cap, so its cell is empty.
+    assert_eq!(got.text, "Bomb\nfirst\t\n");
+    let cap = format!("more than {MAX_SHARED_STRINGS} shared strings");
+    assert!(
+        got.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        got.notes
+    );
+}
+
+#[test]
+fn shared_string_bytes_are_capped() {
+    let big = "x".repeat(MAX_SHARED_STRING_BYTES / 2 + 1);
+    let shared = format!(
+        r#"<sst {S}><si><t>small</t></si><si><t>{big}</t></si><si><t>{big}</t></si></sst>"#
+    );
+    let workbook = format!(
+        r#"<workbook {S}><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let sheet = format!(
+        r#"<worksheet {S}><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>2</v></c></row></sheetData></worksheet>"#
+    );
+    let bytes = zip_of(&[
+        ("xl/workbook.xml", workbook),
+        ("xl/sharedStrings.xml", shared),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ]);
+    let got = extract_xlsx(&bytes, &limits()).unwrap();
+    assert_eq!(got.text, "S\nsmall\t\n");
+    let cap = format!("shared strings past {MAX_SHARED_STRING_BYTES} bytes of text");
+    assert!(
+        got.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        got.notes
+    );
+}
