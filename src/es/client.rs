@@ -454,6 +454,7 @@ fn user_agent() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::body::test_server::{chunked, serve};
 
     #[test]
     fn redacts_user_info() {
@@ -476,29 +477,6 @@ mod tests {
         );
     }
 
-    /// Answers one request with `head` (status line and headers, no blank line) and `body` written as one chunk.
-    async fn one_reply(head: &'static str, body: Vec<u8>) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut request = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = socket.write_all(head.as_bytes()).await;
-            let _ = socket.write_all(b"\r\n\r\n").await;
-            let _ = socket.write_all(&body).await;
-            let _ = socket.shutdown().await;
-        });
-        format!("http://{addr}")
-    }
-
     fn client(host: String) -> EsClient {
         let cfg = ElasticsearchConfig {
             host,
@@ -510,7 +488,7 @@ mod tests {
     #[tokio::test]
     async fn a_reply_declared_over_the_cap_is_refused_unread() {
         // Declares 64 MiB + 1 and sends none of it: the client must refuse on the header alone.
-        let host = one_reply(
+        let host = serve(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 67108865",
             Vec::new(),
         )
@@ -531,13 +509,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_undeclared_error_body_over_its_cap_is_cut() {
-        let mut chunk = format!("{:x}\r\n", MAX_ERROR_REPLY_BYTES + 10).into_bytes();
-        chunk.extend(std::iter::repeat_n(
-            b'e',
-            (MAX_ERROR_REPLY_BYTES + 10) as usize,
-        ));
-        chunk.extend_from_slice(b"\r\n0\r\n\r\n");
-        let host = one_reply(
+        let chunk = chunked(&vec![b'e'; MAX_ERROR_REPLY_BYTES as usize + 10]);
+        let host = serve(
             "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked",
             chunk,
         )
