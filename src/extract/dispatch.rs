@@ -172,6 +172,7 @@ pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extr
         max_text_bytes: settings.max_text_bytes,
         max_decompressed_bytes: settings.max_decompressed_bytes,
         max_depth: 64,
+        max_operations: pdf::MAX_OPERATIONS_TOTAL,
         deadline: std::time::Instant::now() + settings.time_budget,
     };
     let run = || match family {

@@ -33,6 +33,8 @@ pub struct Limits {
     pub max_decompressed_bytes: u64,
     /// Nesting/recursion depth cap (PDF object graphs, XML nesting).
     pub max_depth: usize,
+    /// Work cap: PDF content operations interpreted per document (`pdf::MAX_OPERATIONS_TOTAL` by default).
+    pub max_operations: usize,
     /// Work stops when this instant passes; what was extracted so far is kept, with a note.
     pub deadline: Instant,
 }
@@ -43,6 +45,7 @@ impl Limits {
             max_text_bytes: 1024 * 1024,
             max_decompressed_bytes: 200 * 1024 * 1024,
             max_depth: 64,
+            max_operations: pdf::MAX_OPERATIONS_TOTAL,
             deadline: Instant::now() + budget,
         }
     }

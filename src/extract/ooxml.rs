@@ -10,7 +10,7 @@ pub(super) mod package;
 
 use package::{attr, numbered, walk, Flow, Handler, Layout, Out, Package};
 #[cfg(test)]
-use package::{read_capped, PartError};
+use package::{read_capped, PartError, MAX_PART_BYTES};
 
 /// Text of a .docx: body paragraphs and tables, then headers, then footers (each in numeric part order).
 pub fn extract_docx(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {

@@ -36,9 +36,14 @@ pub const MAX_OPERANDS_PER_OPERATION: usize = 65_536;
 /// with the count: this bounds *work* — a 17 KB file can inflate to megabytes of `q` operators. Dense real
 /// pages (maps, plots) stay well below it.
 pub const MAX_OPERATIONS_PER_STREAM: usize = 1_000_000;
-/// Operations interpreted in the whole document, forms re-run by every `Do` included (nested forms that each
-/// draw the next several times would otherwise grow exponentially within the depth cap).
+/// Operations interpreted in the whole document by default (`Limits::max_operations`), forms re-run by every
+/// `Do` included (nested forms that each draw the next several times would otherwise grow exponentially within
+/// the depth cap).
 pub const MAX_OPERATIONS_TOTAL: usize = 4_000_000;
+/// Decompressed bytes of one stream, and of one page's streams together. A stream is decoded into memory whole,
+/// so this (not the per-file decompression budget, which is far larger) is what one stream costs; an honest
+/// page's content is a few hundred KiB.
+pub const MAX_STREAM_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Extracts the text of a PDF, page by page in page order.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
@@ -188,6 +193,7 @@ struct Walker<'a> {
     operations: usize,
     streams_cut: usize,
     operand_runs_refused: usize,
+    streams_too_large: usize,
     unreadable: Vec<usize>,
     fonts: HashMap<ObjectId, Rc<FontDecoder<'a>>>,
     form_stack: Vec<ObjectId>,
@@ -210,6 +216,7 @@ impl<'a> Walker<'a> {
             operations: 0,
             streams_cut: 0,
             operand_runs_refused: 0,
+            streams_too_large: 0,
             unreadable: Vec::new(),
             fonts: HashMap::new(),
             form_stack: Vec::new(),
@@ -248,6 +255,12 @@ impl<'a> Walker<'a> {
             self.notes.push(format!(
                 "{} content stream(s) skipped: an operation with more than {MAX_OPERANDS_PER_OPERATION} operands",
                 self.operand_runs_refused
+            ));
+        }
+        if self.streams_too_large > 0 {
+            self.notes.push(format!(
+                "{} stream(s) over {MAX_STREAM_BYTES} bytes decompressed skipped",
+                self.streams_too_large
             ));
         }
         if !self.unreadable.is_empty() {
@@ -345,13 +358,14 @@ impl<'a> Walker<'a> {
     /// Decompressed stream bytes, charged against the decompression budget.
     fn stream_bytes(&mut self, object: &'a Object) -> Option<Vec<u8>> {
         let stream = self.deref(object)?.1.as_stream().ok()?;
-        let limit = usize::try_from(self.budget_left).unwrap_or(usize::MAX);
+        let allowed = self.budget_left.min(MAX_STREAM_BYTES);
+        let limit = usize::try_from(allowed).unwrap_or(usize::MAX);
         let decoded = match stream.filters() {
             Ok(filters) if !filters.is_empty() => stream.decompressed_content_with_limit(limit),
             _ => Ok(stream.content.clone()),
         };
         let over_budget = match decoded {
-            Ok(bytes) if (bytes.len() as u64) <= self.budget_left => {
+            Ok(bytes) if (bytes.len() as u64) <= allowed => {
                 self.budget_left -= bytes.len() as u64;
                 return Some(bytes);
             }
@@ -360,6 +374,11 @@ impl<'a> Walker<'a> {
             }
             Err(_) => false,
         };
+        // The stream cap, not the file's budget, stopped it: skip this stream and go on with the others.
+        if over_budget && allowed < self.budget_left {
+            self.streams_too_large += 1;
+            return None;
+        }
         if over_budget {
             self.budget_left = 0;
             if self.stop.is_none() {
@@ -391,6 +410,12 @@ impl<'a> Walker<'a> {
                 }
                 continue;
             };
+            // A page's streams are one content stream: together they are held to the one-stream cap.
+            if (content.len() + bytes.len()) as u64 > MAX_STREAM_BYTES {
+                self.streams_too_large += 1;
+                self.unreadable.push(number);
+                break;
+            }
             content.extend_from_slice(&bytes);
             content.push(b'\n');
         }
@@ -439,10 +464,11 @@ impl<'a> Walker<'a> {
                 self.streams_cut += 1;
                 break;
             }
-            if self.operations >= MAX_OPERATIONS_TOTAL {
+            if self.operations >= self.limits.max_operations {
                 self.stop = Some(Stop::Operations);
                 self.notes.push(format!(
-                    "operation cap of {MAX_OPERATIONS_TOTAL} content operations per document reached; rest skipped"
+                    "operation cap of {} content operations per document reached; rest skipped",
+                    self.limits.max_operations
                 ));
                 break;
             }

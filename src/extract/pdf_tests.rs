@@ -542,16 +542,20 @@ fn operator_bomb_is_cut_at_the_per_stream_cap() {
 fn forms_drawn_many_times_stop_at_the_document_operation_cap() {
     let mut doc = Document::with_version("1.5");
     let font = helvetica(&mut doc);
-    // 200 000 operations in the form, drawn 25 times: 5 million, over the 4 million document cap, while no
-    // single stream is over its own cap.
-    let form = form(&mut doc, font, &b"q\n".repeat(200_000), None);
+    // 200 operations in the form, drawn 25 times: 5 000, over a document cap of 4 000, while no single stream is
+    // over its own cap. (The default cap is the same code path with a larger number.)
+    let form = form(&mut doc, font, &b"q\n".repeat(200), None);
     let res = dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "X0" => form } };
     let mut page = b"BT /F1 12 Tf 72 700 Td (Drawn) Tj ET\n".to_vec();
     page.extend_from_slice(&b"/X0 Do\n".repeat(25));
     let bytes = build(&mut doc, vec![(&page, res)]);
-    let out = extract(&bytes, &limits()).unwrap();
+    let limits = Limits {
+        max_operations: 4_000,
+        ..limits()
+    };
+    let out = extract(&bytes, &limits).unwrap();
     assert_eq!(out.text, "Drawn");
-    let cap = format!("operation cap of {MAX_OPERATIONS_TOTAL} content operations per document");
+    let cap = "operation cap of 4000 content operations per document";
     assert!(
         out.notes.iter().any(|n| n.contains(&cap)),
         "{:?}",
@@ -586,4 +590,24 @@ fn operand_prescan_follows_the_content_grammar() {
     assert!(!exceeds(b"BI /W 1 ID 0 0 0 0 0 0 EI Q", 2));
     // Keywords are operands, not operators.
     assert!(exceeds(b"true false null Tj", 2));
+}
+
+#[test]
+fn a_stream_over_the_stream_cap_is_skipped_and_the_rest_read() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let res = || dictionary! { "Font" => dictionary! { "F1" => font } };
+    // Page 1: a comment of MAX_STREAM_BYTES + 1 bytes (compresses to a few KiB), then text.
+    let mut big = vec![b'%'; MAX_STREAM_BYTES as usize + 1];
+    big.extend_from_slice(b"\nBT /F1 12 Tf 72 700 Td (Lost) Tj ET");
+    let page2: &[u8] = b"BT /F1 12 Tf 72 700 Td (Kept) Tj ET";
+    let bytes = build(&mut doc, vec![(&big, res()), (page2, res())]);
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Kept");
+    let cap = format!("1 stream(s) over {MAX_STREAM_BYTES} bytes decompressed skipped");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
 }
