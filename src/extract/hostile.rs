@@ -27,6 +27,14 @@ pub fn operand_bomb_pdf(stream_bytes: usize) -> std::io::Result<Vec<u8>> {
     one_page_pdf(content)
 }
 
+/// A one-page PDF whose content stream is `stream_bytes` of a comment (Flate makes it ~1/1000 of that on disk),
+/// then a line of text.
+pub fn stream_bomb_pdf(stream_bytes: usize) -> std::io::Result<Vec<u8>> {
+    let mut content = vec![b'%'; stream_bytes];
+    content.extend_from_slice(b"\nBT /F1 12 Tf 72 700 Td (After the bomb) Tj ET");
+    one_page_pdf(content)
+}
+
 fn one_page_pdf(content: Vec<u8>) -> std::io::Result<Vec<u8>> {
     let mut doc = Document::with_version("1.5");
     let font = doc.add_object(dictionary! {
