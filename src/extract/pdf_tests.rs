@@ -557,7 +557,7 @@ fn forms_drawn_many_times_stop_at_the_document_operation_cap() {
     assert_eq!(out.text, "Drawn");
     let cap = "operation cap of 4000 content operations per document";
     assert!(
-        out.notes.iter().any(|n| n.contains(&cap)),
+        out.notes.iter().any(|n| n.contains(cap)),
         "{:?}",
         out.notes
     );
