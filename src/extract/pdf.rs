@@ -276,7 +276,9 @@ impl<'a> Walker<'a> {
                 self.unmapped_fonts
             ));
         }
-        if self.text.is_empty() && self.stop.is_none() {
+        // Content a cap skipped may have held text: "no text layer" would mislead.
+        let capped = self.operand_runs_refused + self.streams_too_large + self.streams_cut > 0;
+        if self.text.is_empty() && self.stop.is_none() && !capped {
             self.notes.push(format!(
                 "no text layer (image-only or scanned PDF, {} image(s))",
                 self.images

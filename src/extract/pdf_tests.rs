@@ -556,11 +556,7 @@ fn forms_drawn_many_times_stop_at_the_document_operation_cap() {
     let out = extract(&bytes, &limits).unwrap();
     assert_eq!(out.text, "Drawn");
     let cap = "operation cap of 4000 content operations per document";
-    assert!(
-        out.notes.iter().any(|n| n.contains(cap)),
-        "{:?}",
-        out.notes
-    );
+    assert!(out.notes.iter().any(|n| n.contains(cap)), "{:?}", out.notes);
 }
 
 #[test]
