@@ -570,6 +570,11 @@ fn operation_with_too_many_operands_is_refused_before_decoding() {
         "{:?}",
         out.notes
     );
+    assert!(
+        !out.notes.iter().any(|n| n.contains("no text layer")),
+        "{:?}",
+        out.notes
+    );
 }
 
 #[test]
