@@ -1,14 +1,15 @@
 //! `make bench-extract`: service-side text extraction on a generated corpus — a text-heavy PDF (lopdf writer,
 //! compressed content streams), a docx, an xlsx, an HTML page and a plain-text file. Prints MB/s and ms per file
-//! per format on one core (the extractors are single-threaded), and the peak RSS while extracting a ~10 MiB file,
-//! then writes BENCHMARKS.md's extraction section.
+//! per format on one core (the extractors are single-threaded), the peak RSS while extracting a ~10 MiB file,
+//! and the peak RSS while extracting each hostile file of `extract::hostile` (target: ≤ 64 MiB above the
+//! baseline), then writes BENCHMARKS.md's extraction section.
 
 mod support;
 
 use std::io::Write;
 use std::time::Instant;
 
-use elastic_ingest::extract::{self, Settings};
+use elastic_ingest::extract::{self, hostile, Settings};
 use lopdf::{dictionary, Document, Object, Stream};
 
 const SENTENCE: &str = "The quarterly planning meeting covered roadmap priorities, hiring, and the migration schedule. ";
@@ -153,11 +154,14 @@ fn measure(format: &'static str, name: &str, bytes: &[u8], rounds: usize) -> Row
 }
 
 const CHILD_ENV: &str = "BENCH_EXTRACT_BIG";
+/// The file name the child extracts as (its extension picks the extractor).
+const CHILD_NAME_ENV: &str = "BENCH_EXTRACT_NAME";
 
 /// Child mode: extract one file (`path:text cap`, 0 = default settings) and print ms, text bytes and the peak RSS
-/// growth in KiB from the moment the file was read.
+/// growth in KiB from the moment the file was read, then on a second line the extraction's notes or skip reason.
 fn child(spec: &str) {
     let (path, cap) = spec.rsplit_once(':').expect("path:cap");
+    let name = std::env::var(CHILD_NAME_ENV).unwrap_or_else(|_| "big.pdf".into());
     let bytes = std::fs::read(path).expect("read big pdf");
     let mut settings = Settings::default();
     if let Ok(cap @ 1..) = cap.parse::<usize>() {
@@ -169,10 +173,43 @@ fn child(spec: &str) {
         "kernel refused to reset the RSS watermark"
     );
     let started = Instant::now();
-    let out = extract::extract("big.pdf", &bytes, &settings).expect("big pdf");
+    let result = extract::extract(&name, &bytes, &settings);
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let growth = support::peak_rss_kib().saturating_sub(base);
-    println!("{ms:.1} {} {growth}", out.text.len());
+    let (text_len, outcome) = match &result {
+        Ok(out) => (out.text.len(), out.notes.join("; ")),
+        Err(skip) => (0, format!("skipped: {skip}")),
+    };
+    println!("{ms:.1} {text_len} {growth}\n{outcome}");
+}
+
+/// Runs the child on `bytes` extracted as `name` with a text cap (0 = default settings): ms, text bytes, peak RSS
+/// growth in MiB, and the notes.
+fn in_child(name: &str, bytes: &[u8], cap: usize) -> (f64, f64, f64, String) {
+    let path = std::env::temp_dir().join(format!("bench-extract-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).expect("write bench file");
+    let output = std::process::Command::new(std::env::current_exe().expect("bench path"))
+        .env(CHILD_ENV, format!("{}:{cap}", path.display()))
+        .env(CHILD_NAME_ENV, name)
+        .output()
+        .expect("run child");
+    let _ = std::fs::remove_file(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let fields: Vec<f64> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let [ms, text_len, growth_kib] = fields[..] else {
+        panic!(
+            "child failed: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let notes = lines.next().unwrap_or_default().to_string();
+    (ms, text_len, growth_kib / 1024.0, notes)
 }
 
 fn main() {
@@ -202,29 +239,12 @@ fn main() {
     // every page is interpreted and all its text kept.
     drop(corpus);
     let big = pdf(1_500, false);
-    let path = std::env::temp_dir().join(format!("bench-extract-{}.pdf", std::process::id()));
-    std::fs::write(&path, &big).expect("write big pdf");
     let mut big_rows = Vec::new();
     for (label, cap) in [
         ("default settings (1 MiB text cap)", 0usize),
         ("text cap lifted", 64 << 20),
     ] {
-        let output = std::process::Command::new(std::env::current_exe().expect("bench path"))
-            .env(CHILD_ENV, format!("{}:{cap}", path.display()))
-            .output()
-            .expect("run child");
-        let line = String::from_utf8_lossy(&output.stdout);
-        let fields: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let [ms, text_len, growth_kib] = fields[..] else {
-            panic!(
-                "child failed: {line} {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        };
-        let growth_mib = growth_kib / 1024.0;
+        let (ms, text_len, growth_mib, _) = in_child("big.pdf", &big, cap);
         println!(
             "extract {}-byte PDF, {label}: {ms:.0} ms ({:.1} MB/s), {text_len} bytes of text, peak RSS growth {growth_mib:.1} MiB ({:.1} × the file)",
             big.len(),
@@ -233,7 +253,44 @@ fn main() {
         );
         big_rows.push((label, ms, text_len, growth_mib));
     }
-    let _ = std::fs::remove_file(&path);
+    // Hostile files (small on disk, costly to parse without the work caps), default settings, each in a fresh
+    // process like the big PDF.
+    let hostile_files: Vec<(&str, &str, Vec<u8>)> = vec![
+        (
+            "PDF, 8 MiB content stream of `q` operators",
+            "operators.pdf",
+            hostile::operator_bomb_pdf(8 << 20).expect("operator bomb"),
+        ),
+        (
+            "PDF, one operation with 4 M operands",
+            "operands.pdf",
+            hostile::operand_bomb_pdf(8 << 20).expect("operand bomb"),
+        ),
+        (
+            "PDF, 200 MiB content stream",
+            "stream.pdf",
+            hostile::stream_bomb_pdf(200 << 20).expect("stream bomb"),
+        ),
+        (
+            "xlsx, 1.1 M shared strings",
+            "strings.xlsx",
+            hostile::shared_string_bomb_xlsx(1_100_000).expect("shared-string bomb"),
+        ),
+        (
+            "xlsx, 190 MiB shared-string part",
+            "part.xlsx",
+            hostile::shared_string_bomb_xlsx(11_000_000).expect("part bomb"),
+        ),
+    ];
+    let mut hostile_rows = Vec::new();
+    for (label, name, bytes) in &hostile_files {
+        let (ms, _, growth_mib, notes) = in_child(name, bytes, 0);
+        println!(
+            "extract hostile {label} ({} bytes): {ms:.0} ms, peak RSS growth {growth_mib:.1} MiB; {notes}",
+            bytes.len()
+        );
+        hostile_rows.push((*label, bytes.len(), ms, growth_mib, notes));
+    }
     let mut section = String::from(
         "## Text extraction (`make bench-extract`)\n\nGenerated corpus, one core, release build, mean of 3 runs. The generated files compress far better \
          than real ones (a 96 KB compressed PDF holds 1 MB of text), so input MB/s on compressed files understates \
@@ -257,6 +314,16 @@ fn main() {
             "| {label} | {ms:.0} | {:.1} | {text_len} | {growth_mib:.1} MiB | {:.1} |\n",
             big.len() as f64 / 1_048_576.0 / (ms / 1000.0),
             growth_mib * 1_048_576.0 / big.len() as f64,
+        ));
+    }
+    section.push_str(
+        "\nHostile files (`extract::hostile`), default settings, each in a fresh process; target: peak RSS growth \
+         ≤ 64 MiB for any hostile file of ≤ 10 MiB:\n\n| file | file bytes | ms | peak RSS growth | outcome |\n|---|---:|---:|---:|---|\n",
+    );
+    for (label, size, ms, growth_mib, notes) in &hostile_rows {
+        section.push_str(&format!(
+            "| {label} | {size} | {ms:.0} | {growth_mib:.1} MiB | {} |\n",
+            notes.replace('|', "\\|")
         ));
     }
     support::write_section("BENCHMARKS.md", "## Text extraction", &section);

@@ -22,6 +22,12 @@ use crate::net::Outbound;
 use crate::secret::Secret;
 
 /// Identifies this service to Elasticsearch (Kibana and the connector APIs key features off the origin header).
+/// Largest successful reply read. Search and scroll pages are bounded by their `size`, so this is far above any
+/// honest reply and only stops a misbehaving server or proxy from costing unbounded memory.
+pub const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest error reply read; only its reason is used, so the rest is cut.
+pub const MAX_ERROR_REPLY_BYTES: u64 = 1024 * 1024;
+
 const PRODUCT_ORIGIN: (&str, &str) = ("x-elastic-product-origin", "connectors");
 
 #[derive(Clone)]
@@ -345,16 +351,45 @@ impl EsClient {
         }
     }
 
+    /// The status and body of a reply, read only up to [`MAX_REPLY_BYTES`] (2xx) or [`MAX_ERROR_REPLY_BYTES`]
+    /// (an error body is only read for its reason, so a longer one is cut, not refused).
     async fn status_and_body(
         &self,
         response: elasticsearch::http::response::Response,
     ) -> Result<(u16, String), EsError> {
         let status = response.status_code().as_u16();
-        let body = response
-            .text()
+        let success = (200..300).contains(&status);
+        let limit = if success {
+            MAX_REPLY_BYTES
+        } else {
+            MAX_ERROR_REPLY_BYTES
+        };
+        // The client library reads a body only whole (its response type does not expose chunks), so the cap is
+        // enforced before reading from the declared length — Elasticsearch declares it on every reply it does not
+        // stream — and again on what was read, for a reply that declared none.
+        if let Some(size) = response.content_length().filter(|&size| size > limit) {
+            return if success {
+                Err(EsError::ReplyTooLarge { size, limit })
+            } else {
+                Ok((status, format!("an error reply of {size} bytes (not read)")))
+            };
+        }
+        let bytes = response
+            .bytes()
             .await
             .map_err(|e| self.transport_error(&e))?;
-        Ok((status, body))
+        let size = bytes.len() as u64;
+        if size > limit {
+            if success {
+                return Err(EsError::ReplyTooLarge { size, limit });
+            }
+            let cut = usize::try_from(limit).unwrap_or(usize::MAX);
+            return Ok((
+                status,
+                String::from_utf8_lossy(&bytes[..cut.min(bytes.len())]).into_owned(),
+            ));
+        }
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     fn transport_error(&self, e: &elasticsearch::Error) -> EsError {
@@ -419,6 +454,7 @@ fn user_agent() -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::body::test_server::{chunked, serve};
 
     #[test]
     fn redacts_user_info() {
@@ -439,6 +475,62 @@ mod tests {
             e.contains("elasticsearch.ca_certs") && e.contains("/nonexistent/ca.pem"),
             "{e}"
         );
+    }
+
+    fn client(host: String) -> EsClient {
+        let cfg = ElasticsearchConfig {
+            host,
+            ..Default::default()
+        };
+        EsClient::new(&cfg, &Outbound::default()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reply_declared_over_the_cap_is_refused_unread() {
+        // Declares 64 MiB + 1 and sends none of it: the client must refuse on the header alone.
+        let host = serve(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 67108865",
+            Vec::new(),
+        )
+        .await;
+        let e = client(host).info().await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                EsError::ReplyTooLarge {
+                    size: 67_108_865,
+                    limit: MAX_REPLY_BYTES
+                }
+            ),
+            "{e}"
+        );
+        assert!(!e.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn an_undeclared_error_body_over_its_cap_is_cut() {
+        let chunk = chunked(&vec![b'e'; MAX_ERROR_REPLY_BYTES as usize + 10]);
+        let host = serve(
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked",
+            chunk,
+        )
+        .await;
+        let client = client(host);
+        let response = client
+            .inner
+            .send(
+                Method::Get,
+                "/",
+                HeaderMap::new(),
+                Option::<&()>::None,
+                Option::<&[u8]>::None,
+                None,
+            )
+            .await
+            .unwrap();
+        let (status, body) = client.status_and_body(response).await.unwrap();
+        assert_eq!(status, 500);
+        assert_eq!(body.len() as u64, MAX_ERROR_REPLY_BYTES);
     }
 
     #[test]

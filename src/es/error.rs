@@ -21,6 +21,9 @@ pub enum EsError {
     Http { status: u16, reason: String },
     #[error("unexpected response from Elasticsearch: {0}")]
     Decode(String),
+    /// A reply over the size the service reads (not retried: the same request gets the same reply).
+    #[error("reply from Elasticsearch is larger than {limit} bytes ({size} bytes); refused")]
+    ReplyTooLarge { size: u64, limit: u64 },
     #[error("{0}")]
     Setup(String),
 }

@@ -5,6 +5,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
+
 use super::{html, legacy, odf, ooxml, pdf, rtf, text, Extracted, Limits, Skip};
 
 /// The reference's extractable extensions (lower-case, with the dot).
@@ -56,6 +58,12 @@ pub enum Family {
     Legacy,
 }
 
+/// Extractions running at once per engine (the service has one), whatever the number of syncs and download
+/// slots: each holds its file, decompressed parts and text, so this is what bounds extraction memory.
+pub const MAX_CONCURRENT_EXTRACTIONS: usize = 2;
+/// How long past its own time budget an extraction may run before the caller stops waiting for it.
+pub const HARD_LIMIT_GRACE: Duration = Duration::from_secs(15);
+
 /// Settings of service-side extraction.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -63,7 +71,12 @@ pub struct Settings {
     pub max_input_bytes: usize,
     pub max_text_bytes: usize,
     pub max_decompressed_bytes: u64,
+    /// The extractors' own deadline (`Limits::deadline`), checked inside their loops: past it they stop and keep
+    /// what they have.
     pub time_budget: Duration,
+    /// The caller's wall-clock limit for one extraction ([`run_bounded`]): a parser stuck in a library call never
+    /// reaches a deadline check, so the caller gives up on it and frees its slots.
+    pub hard_limit: Duration,
     /// Collapse whitespace runs to one space and trim (the `_reduce_whitespace` pipeline flag).
     pub reduce_whitespace: bool,
 }
@@ -75,6 +88,7 @@ impl Default for Settings {
             max_text_bytes: 1024 * 1024,
             max_decompressed_bytes: 200 * 1024 * 1024,
             time_budget: Duration::from_secs(30),
+            hard_limit: Duration::from_secs(30) + HARD_LIMIT_GRACE,
             reduce_whitespace: true,
         }
     }
@@ -158,6 +172,7 @@ pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extr
         max_text_bytes: settings.max_text_bytes,
         max_decompressed_bytes: settings.max_decompressed_bytes,
         max_depth: 64,
+        max_operations: pdf::MAX_OPERATIONS_TOTAL,
         deadline: std::time::Instant::now() + settings.time_budget,
     };
     let run = || match family {
@@ -181,15 +196,47 @@ pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extr
     Ok(extracted)
 }
 
-/// [`extract`] on the blocking pool, so parsing never stalls the async runtime.
+/// [`extract`] on the blocking pool under one of `slots` and `settings.hard_limit` ([`run_bounded`]), so parsing
+/// never stalls the async runtime and a stuck parser never holds its caller.
 pub async fn extract_blocking(
+    slots: &Semaphore,
     filename: String,
     bytes: Vec<u8>,
     settings: Settings,
 ) -> Result<Extracted, Skip> {
-    tokio::task::spawn_blocking(move || extract(&filename, &bytes, &settings))
+    let hard_limit = settings.hard_limit;
+    run_bounded(slots, hard_limit, move || {
+        extract(&filename, &bytes, &settings)
+    })
+    .await
+}
+
+/// Runs `work` on the blocking pool once one of `slots` is free, and stops waiting for it after `hard_limit`.
+///
+/// A blocking thread cannot be killed: on timeout the thread is abandoned and runs on until the extractor's own
+/// deadline check (`Limits::deadline`, inside every extractor loop) stops it, or its library call returns. The
+/// slot is released on timeout all the same, so a stuck parser costs one file, never the download slot or the
+/// sync; the price is that an abandoned thread and its memory live on beside the next extractions for a while.
+pub async fn run_bounded<F>(
+    slots: &Semaphore,
+    hard_limit: Duration,
+    work: F,
+) -> Result<Extracted, Skip>
+where
+    F: FnOnce() -> Result<Extracted, Skip> + Send + 'static,
+{
+    let _slot = slots
+        .acquire()
         .await
-        .map_err(|e| Skip(format!("the extraction task failed: {e}")))?
+        .map_err(|_| Skip("extraction is shutting down".into()))?;
+    let task = tokio::task::spawn_blocking(work);
+    match tokio::time::timeout(hard_limit, task).await {
+        Ok(joined) => joined.map_err(|e| Skip(format!("the extraction task failed: {e}")))?,
+        Err(_) => Err(Skip(format!(
+            "extraction did not finish within its hard limit of {:.1} s (thread abandoned)",
+            hard_limit.as_secs_f64()
+        ))),
+    }
 }
 
 /// Strips U+FFFD and, when asked, collapses whitespace runs (Unicode `White_Space`, as `str::split_whitespace`)
@@ -300,6 +347,48 @@ mod tests {
             "{skip}"
         );
         assert!(extract("ok.txt", &bytes[1..], &Settings::default()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_stuck_extraction_times_out_and_frees_its_slot() {
+        let slots = Semaphore::new(1);
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        // Blocks until the test lets it go: a parser stuck in a library call that never checks its deadline.
+        let skip = run_bounded(&slots, Duration::from_millis(50), move || {
+            let _ = stuck.recv();
+            Ok(Extracted::default())
+        })
+        .await
+        .unwrap_err();
+        assert!(skip.0.contains("hard limit of 0.1 s"), "{skip}");
+        // The one slot is free again although the stuck thread still runs.
+        assert_eq!(slots.available_permits(), 1);
+        let done = run_bounded(&slots, Duration::from_secs(600), || {
+            Ok(Extracted {
+                text: "next file".into(),
+                notes: Vec::new(),
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(done.text, "next file");
+        let _ = release.send(());
+    }
+
+    #[tokio::test]
+    async fn extractions_wait_for_a_slot() {
+        let slots = Semaphore::new(1);
+        let held = slots.acquire().await.unwrap();
+        let waiting = run_bounded(
+            &slots,
+            Duration::from_secs(600),
+            || Ok(Extracted::default()),
+        );
+        tokio::pin!(waiting);
+        // Nothing runs while the only slot is taken.
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        drop(held);
+        assert!(waiting.await.is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! with caps, a time budget and panic containment. This module holds what they share: the limits every extractor
 //! honours and the result and skip types.
 
+pub mod hostile;
 pub mod html;
 pub mod legacy;
 pub mod odf;
@@ -19,7 +20,8 @@ mod fuzz_tests;
 use std::time::Instant;
 
 pub use dispatch::{
-    clean, extension, extract, extract_blocking, family, Family, Settings, EXTRACTABLE,
+    clean, extension, extract, extract_blocking, family, run_bounded, Family, Settings,
+    EXTRACTABLE, HARD_LIMIT_GRACE, MAX_CONCURRENT_EXTRACTIONS,
 };
 
 /// Bounds every extractor honours.
@@ -31,6 +33,8 @@ pub struct Limits {
     pub max_decompressed_bytes: u64,
     /// Nesting/recursion depth cap (PDF object graphs, XML nesting).
     pub max_depth: usize,
+    /// Work cap: PDF content operations interpreted per document (`pdf::MAX_OPERATIONS_TOTAL` by default).
+    pub max_operations: usize,
     /// Work stops when this instant passes; what was extracted so far is kept, with a note.
     pub deadline: Instant,
 }
@@ -41,6 +45,7 @@ impl Limits {
             max_text_bytes: 1024 * 1024,
             max_decompressed_bytes: 200 * 1024 * 1024,
             max_depth: 64,
+            max_operations: pdf::MAX_OPERATIONS_TOTAL,
             deadline: Instant::now() + budget,
         }
     }

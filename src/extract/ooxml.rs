@@ -10,7 +10,7 @@ pub(super) mod package;
 
 use package::{attr, numbered, walk, Flow, Handler, Layout, Out, Package};
 #[cfg(test)]
-use package::{read_capped, PartError};
+use package::{read_capped, PartError, MAX_PART_BYTES};
 
 /// Text of a .docx: body paragraphs and tables, then headers, then footers (each in numeric part order).
 pub fn extract_docx(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
@@ -114,8 +114,11 @@ pub fn extract_xlsx(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
             limits,
             &mut out,
             &mut Sheet {
-                strings: &strings.items,
-                ..Sheet::default()
+                strings: &strings,
+                cells_in_row: 0,
+                cell_type: String::new(),
+                value: None,
+                in_value: false,
             },
         );
     }
@@ -295,18 +298,61 @@ impl Handler for Workbook {
     fn text(&mut self, _: &str, _: &mut Out) {}
 }
 
-/// `xl/sharedStrings.xml`: one string per `si`, rich-text runs joined, phonetic guides left out.
+/// Shared strings kept per workbook. A cell can name any of them, so all are held while the sheets are read; an
+/// `<si/>` costs 5 bytes of XML, so without a count cap a 200 MiB (decompressed) part would make 40 million
+/// entries. Real workbooks have up to a few hundred thousand.
+pub const MAX_SHARED_STRINGS: usize = 1_000_000;
+/// Total bytes of shared-string text kept; the text cap alone does not bound this (cells repeat strings).
+pub const MAX_SHARED_STRING_BYTES: usize = 16 * 1024 * 1024;
+
+/// `xl/sharedStrings.xml`: one string per `si`, rich-text runs joined, phonetic guides left out. Stored as one
+/// buffer plus a 4-byte start offset per string (not a `String` each: 24 bytes of header per entry), so the caps
+/// above bound memory to ~20 MiB.
 #[derive(Default)]
 struct SharedStrings {
-    items: Vec<String>,
+    text: String,
+    starts: Vec<u32>,
     in_text: bool,
+    capped: bool,
+}
+
+impl SharedStrings {
+    fn get(&self, index: usize) -> Option<&str> {
+        let start = usize::try_from(*self.starts.get(index)?).ok()?;
+        let end = match self.starts.get(index.saturating_add(1)) {
+            Some(&next) => usize::try_from(next).ok()?,
+            None => self.text.len(),
+        };
+        self.text.get(start..end)
+    }
+
+    fn cap(&mut self, out: &mut Out, what: String) {
+        self.capped = true;
+        out.note(format!(
+            "xl/sharedStrings.xml: {what}; the rest are skipped and cells naming them are left empty"
+        ));
+    }
 }
 
 impl Handler for SharedStrings {
-    fn open(&mut self, name: &[u8], _: &BytesStart, _: &mut Out) -> Flow {
+    fn open(&mut self, name: &[u8], _: &BytesStart, out: &mut Out) -> Flow {
+        if self.capped {
+            return Flow::Stop;
+        }
         match name {
             b"rPh" => return Flow::SkipChildren,
-            b"si" => self.items.push(String::new()),
+            b"si" if self.starts.len() >= MAX_SHARED_STRINGS => {
+                self.cap(
+                    out,
+                    format!("more than {MAX_SHARED_STRINGS} shared strings"),
+                );
+                return Flow::Stop;
+            }
+            b"si" => {
+                // Below MAX_SHARED_STRING_BYTES, so the offset fits.
+                let start = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+                self.starts.push(start);
+            }
             b"t" => self.in_text = true,
             _ => {}
         }
@@ -317,17 +363,24 @@ impl Handler for SharedStrings {
             self.in_text = false;
         }
     }
-    fn text(&mut self, text: &str, _: &mut Out) {
-        if let (true, Some(item)) = (self.in_text, self.items.last_mut()) {
-            item.push_str(text);
+    fn text(&mut self, text: &str, out: &mut Out) {
+        if !self.in_text || self.starts.is_empty() || self.capped {
+            return;
         }
+        if self.text.len().saturating_add(text.len()) > MAX_SHARED_STRING_BYTES {
+            self.cap(
+                out,
+                format!("shared strings past {MAX_SHARED_STRING_BYTES} bytes of text"),
+            );
+            return;
+        }
+        self.text.push_str(text);
     }
 }
 
 /// One worksheet: a line per `row`, tab-separated cell values.
-#[derive(Default)]
 struct Sheet<'s> {
-    strings: &'s [String],
+    strings: &'s SharedStrings,
     cells_in_row: usize,
     cell_type: String,
     value: Option<String>,
@@ -360,7 +413,7 @@ impl Handler for Sheet<'_> {
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| self.strings.get(i))
-                        .cloned()
+                        .map(str::to_owned)
                         .unwrap_or_default(),
                     _ => raw,
                 };

@@ -18,6 +18,10 @@ use crate::extract::{Extracted, Limits, Skip};
 
 /// Archives with more members than this are refused before any member is read.
 pub const MAX_ENTRIES: usize = 10_000;
+/// Bytes of one member kept for parsing; the rest is not decompressed. Parts are parsed from memory, so this is
+/// what one part costs (the decompression budget is per file and far larger). A part this big holds several
+/// times the default 1 MiB text cap, so honest files lose nothing at default settings.
+pub const MAX_PART_BYTES: u64 = 24 * 1024 * 1024;
 /// XML events between two deadline checks.
 const EVENTS_PER_DEADLINE_CHECK: u32 = 1024;
 
@@ -60,7 +64,7 @@ impl<'a> Package<'a> {
         name: &str,
         out: &mut Out,
     ) -> Result<Option<Vec<u8>>, Skip> {
-        match self.read(name) {
+        match self.read(name, out) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(PartError::Deadline) => {
                 out.deadline_hit();
@@ -72,7 +76,7 @@ impl<'a> Package<'a> {
 
     /// An optional part: missing gives `None` silently, other failures give `None` with a note.
     pub(in crate::extract) fn part(&mut self, name: &str, out: &mut Out) -> Option<Vec<u8>> {
-        match self.read(name) {
+        match self.read(name, out) {
             Ok(bytes) => Some(bytes),
             Err(PartError::Missing) => None,
             Err(PartError::Deadline) => {
@@ -86,7 +90,7 @@ impl<'a> Package<'a> {
         }
     }
 
-    fn read(&mut self, name: &str) -> Result<Vec<u8>, PartError> {
+    fn read(&mut self, name: &str, out: &mut Out) -> Result<Vec<u8>, PartError> {
         if self.limits.expired() {
             return Err(PartError::Deadline);
         }
@@ -96,12 +100,24 @@ impl<'a> Package<'a> {
             Err(e) => return Err(PartError::Corrupt(e.to_string())),
         };
         // The declared size is only a fast path for honest archives; the counting read below is the real bound.
-        if member.size() > self.budget_left {
+        if member.size().min(MAX_PART_BYTES + 1) > self.budget_left {
             return Err(PartError::Budget);
         }
-        let (bytes, used) = read_capped(member, self.budget_left, self.limits);
+        // One byte past the cap tells a part cut short from one that fits exactly.
+        let (bytes, used) = read_capped(
+            member.take(MAX_PART_BYTES + 1),
+            self.budget_left,
+            self.limits,
+        );
         self.budget_left = self.budget_left.saturating_sub(used);
-        bytes
+        let mut bytes = bytes?;
+        if bytes.len() as u64 > MAX_PART_BYTES {
+            bytes.truncate(usize::try_from(MAX_PART_BYTES).unwrap_or(usize::MAX));
+            out.note(format!(
+                "{name}: only the first {MAX_PART_BYTES} bytes read; rest skipped"
+            ));
+        }
+        Ok(bytes)
     }
 }
 
@@ -234,6 +250,8 @@ impl Out {
 pub(in crate::extract) enum Flow {
     Enter,
     SkipChildren,
+    /// The handler has all it will take (a cap reached): the rest of the part is not read.
+    Stop,
 }
 
 /// Receives one XML part's elements by local name (prefixes vary between producers).
@@ -286,18 +304,21 @@ pub(in crate::extract) fn walk(
                     ));
                     return;
                 }
-                if skip_until.is_none()
-                    && handler.open(e.local_name().as_ref(), &e, out) == Flow::SkipChildren
-                {
-                    skip_until = Some(depth);
+                if skip_until.is_none() {
+                    match handler.open(e.local_name().as_ref(), &e, out) {
+                        Flow::Enter => {}
+                        Flow::SkipChildren => skip_until = Some(depth),
+                        Flow::Stop => return,
+                    }
                 }
             }
             // An empty element is an open immediately followed by its close, unless the handler skips it.
-            Event::Empty(e)
-                if skip_until.is_none()
-                    && handler.open(e.local_name().as_ref(), &e, out) == Flow::Enter =>
-            {
-                handler.close(e.local_name().as_ref(), out)
+            Event::Empty(e) if skip_until.is_none() => {
+                match handler.open(e.local_name().as_ref(), &e, out) {
+                    Flow::Enter => handler.close(e.local_name().as_ref(), out),
+                    Flow::SkipChildren => {}
+                    Flow::Stop => return,
+                }
             }
             Event::End(e) => {
                 match skip_until {

@@ -161,15 +161,21 @@ fn zip_bomb() -> Vec<u8> {
 }
 
 #[test]
-fn zip_bomb_single_member_is_skipped() {
+fn zip_bomb_single_member_is_cut_at_the_part_cap() {
     let bytes = zip_bomb();
     assert!(
         bytes.len() < 2 * 1024 * 1024,
         "bomb is {} bytes compressed",
         bytes.len()
     );
-    let skip = extract_docx(&bytes, &limits()).unwrap_err();
-    assert!(skip.0.contains("decompressed size exceeds"), "{skip}");
+    // Only the first MAX_PART_BYTES are decompressed (the part is zeros, so no text), whatever follows.
+    let out = extract_docx(&bytes, &limits()).unwrap();
+    let cap = format!("only the first {MAX_PART_BYTES} bytes read");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
 }
 
 #[test]
@@ -365,5 +371,46 @@ fn zip_bomb_with_lying_size_header_stops_at_budget() {
     assert!(
         skip.0.contains("decompressed size exceeds 10485760"),
         "{skip}"
+    );
+}
+
+#[test]
+fn shared_string_count_is_capped() {
+    let bytes = crate::extract::hostile::shared_string_bomb_xlsx(MAX_SHARED_STRINGS + 10).unwrap();
+    let got = extract_xlsx(&bytes, &limits()).unwrap();
+    // The first string is kept; the last is past the cap, so its cell is empty.
+    assert_eq!(got.text, "Bomb\nfirst\t\n");
+    let cap = format!("more than {MAX_SHARED_STRINGS} shared strings");
+    assert!(
+        got.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        got.notes
+    );
+}
+
+#[test]
+fn shared_string_bytes_are_capped() {
+    let big = "x".repeat(MAX_SHARED_STRING_BYTES / 2 + 1);
+    let shared = format!(
+        r#"<sst {S}><si><t>small</t></si><si><t>{big}</t></si><si><t>{big}</t></si></sst>"#
+    );
+    let workbook = format!(
+        r#"<workbook {S}><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let sheet = format!(
+        r#"<worksheet {S}><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>2</v></c></row></sheetData></worksheet>"#
+    );
+    let bytes = zip_of(&[
+        ("xl/workbook.xml", workbook),
+        ("xl/sharedStrings.xml", shared),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ]);
+    let got = extract_xlsx(&bytes, &limits()).unwrap();
+    assert_eq!(got.text, "S\nsmall\t\n");
+    let cap = format!("shared strings past {MAX_SHARED_STRING_BYTES} bytes of text");
+    assert!(
+        got.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        got.notes
     );
 }

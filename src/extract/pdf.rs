@@ -15,7 +15,7 @@ use super::{Extracted, Limits, Skip};
 #[path = "pdf_syntax.rs"]
 mod syntax;
 
-use syntax::{syntax_nesting_exceeds, CMap};
+use syntax::{operand_run_exceeds, syntax_nesting_exceeds, CMap};
 
 /// lopdf's parser recurses once per nested array/dictionary and has no cap; a stack overflow aborts the process
 /// (`catch_unwind` cannot catch it), so nesting deeper than this is rejected before lopdf sees the bytes.
@@ -28,6 +28,22 @@ const TJ_SPACE_THRESHOLD: f32 = -180.0;
 const NEWLINE_DY: f32 = 1.0;
 /// Deadline is checked every this many content operations.
 const DEADLINE_CHECK_EVERY: usize = 256;
+/// Operands one content operation may have (array and dictionary elements included). lopdf holds one operation's
+/// operands at once, ~100 bytes each, so this bounds that memory (~6 MiB); real TJ arrays have hundreds.
+pub const MAX_OPERANDS_PER_OPERATION: usize = 65_536;
+/// Operations interpreted per content stream (a page's streams count as one, as the PDF spec reads them; a Form
+/// XObject is its own). Operations are decoded one at a time (`Content::decode_iter`), so memory does not grow
+/// with the count: this bounds *work* — a 17 KB file can inflate to megabytes of `q` operators. Dense real
+/// pages (maps, plots) stay well below it.
+pub const MAX_OPERATIONS_PER_STREAM: usize = 1_000_000;
+/// Operations interpreted in the whole document by default (`Limits::max_operations`), forms re-run by every
+/// `Do` included (nested forms that each draw the next several times would otherwise grow exponentially within
+/// the depth cap).
+pub const MAX_OPERATIONS_TOTAL: usize = 4_000_000;
+/// Decompressed bytes of one stream, and of one page's streams together. A stream is decoded into memory whole,
+/// so this (not the per-file decompression budget, which is far larger) is what one stream costs; an honest
+/// page's content is a few hundred KiB.
+pub const MAX_STREAM_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Extracts the text of a PDF, page by page in page order.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
@@ -106,6 +122,7 @@ enum Stop {
     Deadline,
     TextCap,
     Budget,
+    Operations,
 }
 
 /// How a font's string bytes become text.
@@ -173,6 +190,10 @@ struct Walker<'a> {
     unmapped_fonts: usize,
     depth_capped: bool,
     loops: usize,
+    operations: usize,
+    streams_cut: usize,
+    operand_runs_refused: usize,
+    streams_too_large: usize,
     unreadable: Vec<usize>,
     fonts: HashMap<ObjectId, Rc<FontDecoder<'a>>>,
     form_stack: Vec<ObjectId>,
@@ -192,6 +213,10 @@ impl<'a> Walker<'a> {
             unmapped_fonts: 0,
             depth_capped: false,
             loops: 0,
+            operations: 0,
+            streams_cut: 0,
+            operand_runs_refused: 0,
+            streams_too_large: 0,
             unreadable: Vec::new(),
             fonts: HashMap::new(),
             form_stack: Vec::new(),
@@ -220,6 +245,24 @@ impl<'a> Walker<'a> {
             self.notes
                 .push(format!("{} reference loop(s) ignored", self.loops));
         }
+        if self.streams_cut > 0 {
+            self.notes.push(format!(
+                "{} content stream(s) cut at the cap of {MAX_OPERATIONS_PER_STREAM} operations per stream",
+                self.streams_cut
+            ));
+        }
+        if self.operand_runs_refused > 0 {
+            self.notes.push(format!(
+                "{} content stream(s) skipped: an operation with more than {MAX_OPERANDS_PER_OPERATION} operands",
+                self.operand_runs_refused
+            ));
+        }
+        if self.streams_too_large > 0 {
+            self.notes.push(format!(
+                "{} stream(s) over {MAX_STREAM_BYTES} bytes decompressed skipped",
+                self.streams_too_large
+            ));
+        }
         if !self.unreadable.is_empty() {
             let pages: Vec<String> = self.unreadable.iter().map(usize::to_string).collect();
             self.notes.push(format!(
@@ -233,7 +276,9 @@ impl<'a> Walker<'a> {
                 self.unmapped_fonts
             ));
         }
-        if self.text.is_empty() && self.stop.is_none() {
+        // Content a cap skipped may have held text: "no text layer" would mislead.
+        let capped = self.operand_runs_refused + self.streams_too_large + self.streams_cut > 0;
+        if self.text.is_empty() && self.stop.is_none() && !capped {
             self.notes.push(format!(
                 "no text layer (image-only or scanned PDF, {} image(s))",
                 self.images
@@ -315,13 +360,14 @@ impl<'a> Walker<'a> {
     /// Decompressed stream bytes, charged against the decompression budget.
     fn stream_bytes(&mut self, object: &'a Object) -> Option<Vec<u8>> {
         let stream = self.deref(object)?.1.as_stream().ok()?;
-        let limit = usize::try_from(self.budget_left).unwrap_or(usize::MAX);
+        let allowed = self.budget_left.min(MAX_STREAM_BYTES);
+        let limit = usize::try_from(allowed).unwrap_or(usize::MAX);
         let decoded = match stream.filters() {
             Ok(filters) if !filters.is_empty() => stream.decompressed_content_with_limit(limit),
             _ => Ok(stream.content.clone()),
         };
         let over_budget = match decoded {
-            Ok(bytes) if (bytes.len() as u64) <= self.budget_left => {
+            Ok(bytes) if (bytes.len() as u64) <= allowed => {
                 self.budget_left -= bytes.len() as u64;
                 return Some(bytes);
             }
@@ -330,6 +376,11 @@ impl<'a> Walker<'a> {
             }
             Err(_) => false,
         };
+        // The stream cap, not the file's budget, stopped it: skip this stream and go on with the others.
+        if over_budget && allowed < self.budget_left {
+            self.streams_too_large += 1;
+            return None;
+        }
         if over_budget {
             self.budget_left = 0;
             if self.stop.is_none() {
@@ -361,6 +412,12 @@ impl<'a> Walker<'a> {
                 }
                 continue;
             };
+            // A page's streams are one content stream: together they are held to the one-stream cap.
+            if (content.len() + bytes.len()) as u64 > MAX_STREAM_BYTES {
+                self.streams_too_large += 1;
+                self.unreadable.push(number);
+                break;
+            }
             content.extend_from_slice(&bytes);
             content.push(b'\n');
         }
@@ -382,15 +439,22 @@ impl<'a> Walker<'a> {
         if syntax_nesting_exceeds(content, MAX_SYNTAX_NESTING) {
             return false;
         }
-        let Ok(content) = Content::decode(content) else {
+        if operand_run_exceeds(content, MAX_OPERANDS_PER_OPERATION) {
+            self.operand_runs_refused += 1;
             return false;
-        };
+        }
         let fonts = resources.and_then(|r| self.dict_entry(r, b"Font"));
         let xobjects = resources.and_then(|r| self.dict_entry(r, b"XObject"));
         let mut font: Option<Rc<FontDecoder<'a>>> = None;
         let mut saved: Vec<Option<Rc<FontDecoder<'a>>>> = Vec::new();
         let mut state = TextState::new();
-        for (count, op) in content.operations.iter().enumerate() {
+        // One operation at a time: `Content::decode` would first build every operation of the stream (~80
+        // bytes each, so an 8 MiB stream of `q` costs hundreds of MiB before the first is looked at).
+        for (count, op) in Content::decode_iter(content).enumerate() {
+            // A syntax error ends the stream; what came before it is kept, and the page is noted as unreadable.
+            let Ok(op) = op else {
+                return false;
+            };
             if self.stopped() {
                 break;
             }
@@ -398,6 +462,19 @@ impl<'a> Walker<'a> {
                 self.stop_for_deadline("time budget ran out; text is partial".into());
                 break;
             }
+            if count >= MAX_OPERATIONS_PER_STREAM {
+                self.streams_cut += 1;
+                break;
+            }
+            if self.operations >= self.limits.max_operations {
+                self.stop = Some(Stop::Operations);
+                self.notes.push(format!(
+                    "operation cap of {} content operations per document reached; rest skipped",
+                    self.limits.max_operations
+                ));
+                break;
+            }
+            self.operations += 1;
             let operands = &op.operands;
             match op.operator.as_str() {
                 "BT" => {

@@ -38,6 +38,107 @@ pub(super) fn syntax_nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
     false
 }
 
+/// True if some operation of the content stream `content` has more than `limit` operand tokens (array and
+/// dictionary elements included). lopdf collects one operation's operands into a `Vec<Object>` of ~100 bytes an
+/// element before it sees the operator, so 8 MiB of `0 ` with no operator would cost hundreds of MiB; this
+/// allocation-free scan is what lets us refuse such a stream before lopdf sees it. It follows lopdf's content
+/// grammar closely enough to count (strings, hex strings, comments, names, inline image data skipped to `EI`).
+pub(super) fn operand_run_exceeds(content: &[u8], limit: usize) -> bool {
+    let mut run = 0usize;
+    let mut i = 0;
+    while i < content.len() {
+        let byte = content[i];
+        match byte {
+            _ if is_white(byte) => {
+                i += 1;
+                continue;
+            }
+            b'%' => {
+                i = find(content, i, b"\n").unwrap_or(content.len());
+                continue;
+            }
+            b'(' => {
+                i = skip_literal_string(content, i) + 1;
+                run += 1;
+            }
+            b'<' if content.get(i + 1) == Some(&b'<') => {
+                i += 2;
+                run += 1;
+            }
+            b'>' if content.get(i + 1) == Some(&b'>') => i += 2,
+            b'<' => {
+                i = find(content, i, b">").map_or(content.len(), |end| end + 1);
+                run += 1;
+            }
+            b'[' | b'{' => {
+                i += 1;
+                run += 1;
+            }
+            b']' | b'}' | b')' | b'>' => i += 1,
+            b'/' => {
+                i = regular_end(content, i + 1);
+                run += 1;
+            }
+            _ => {
+                let end = regular_end(content, i).max(i + 1);
+                let token = &content[i..end];
+                i = end;
+                if is_operator(token) {
+                    if token == b"ID" {
+                        i = inline_image_end(content, i);
+                    }
+                    run = 0;
+                } else {
+                    run += 1;
+                }
+            }
+        }
+        if run > limit {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_white(byte: u8) -> bool {
+    matches!(byte, b'\0' | b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+fn is_delimiter(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%'
+    )
+}
+
+/// End of the run of regular characters starting at `from`.
+fn regular_end(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| is_white(b) || is_delimiter(b)))
+        .map_or(bytes.len(), |p| p + from)
+}
+
+/// lopdf's operator rule (letters, digits, `*'"`, not starting with a digit), minus the keyword operands.
+fn is_operator(token: &[u8]) -> bool {
+    let first_ok = token
+        .first()
+        .is_some_and(|&b| b.is_ascii_alphabetic() || b"*'\"".contains(&b));
+    first_ok && !matches!(token, b"true" | b"false" | b"null")
+}
+
+/// Where inline image data that starts at `from` ends: after an `EI` preceded by white space and followed by
+/// white space or the end (lopdf's rule when it cannot size the data).
+fn inline_image_end(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| {
+            rest.windows(3)
+                .position(|w| is_white(w[0]) && &w[1..] == b"EI")
+        })
+        .map_or(bytes.len(), |p| from + p + 3)
+}
+
 /// `stream` followed by an end of line, and not the tail of `endstream`.
 fn is_stream_keyword(bytes: &[u8], i: usize) -> bool {
     let after = bytes.get(i + 6).is_some_and(|c| *c == b'\r' || *c == b'\n');

@@ -519,3 +519,96 @@ fn owner_password_only_pdf_is_read() {
     assert!(out.text.starts_with("Hello World\n"), "{out:?}");
     assert!(out.text.ends_with("Page two"), "{out:?}");
 }
+
+#[test]
+fn operator_bomb_is_cut_at_the_per_stream_cap() {
+    let bytes = crate::extract::hostile::operator_bomb_pdf(8 << 20).unwrap();
+    assert!(
+        bytes.len() < 64 * 1024,
+        "the bomb is small: {}",
+        bytes.len()
+    );
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Before the bomb");
+    let cap = format!("cut at the cap of {MAX_OPERATIONS_PER_STREAM} operations per stream");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn forms_drawn_many_times_stop_at_the_document_operation_cap() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    // 200 operations in the form, drawn 25 times: 5 000, over a document cap of 4 000, while no single stream is
+    // over its own cap. (The default cap is the same code path with a larger number.)
+    let form = form(&mut doc, font, &b"q\n".repeat(200), None);
+    let res = dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "X0" => form } };
+    let mut page = b"BT /F1 12 Tf 72 700 Td (Drawn) Tj ET\n".to_vec();
+    page.extend_from_slice(&b"/X0 Do\n".repeat(25));
+    let bytes = build(&mut doc, vec![(&page, res)]);
+    let limits = Limits {
+        max_operations: 4_000,
+        ..limits()
+    };
+    let out = extract(&bytes, &limits).unwrap();
+    assert_eq!(out.text, "Drawn");
+    let cap = "operation cap of 4000 content operations per document";
+    assert!(out.notes.iter().any(|n| n.contains(cap)), "{:?}", out.notes);
+}
+
+#[test]
+fn operation_with_too_many_operands_is_refused_before_decoding() {
+    let bytes = crate::extract::hostile::operand_bomb_pdf(1 << 20).unwrap();
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "");
+    let cap = format!("an operation with more than {MAX_OPERANDS_PER_OPERATION} operands");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
+    assert!(
+        !out.notes.iter().any(|n| n.contains("no text layer")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn operand_prescan_follows_the_content_grammar() {
+    use super::syntax::operand_run_exceeds as exceeds;
+    assert!(!exceeds(b"0 0 0 Tj 0 0 0 Tj", 3));
+    assert!(exceeds(b"0 0 0 Tj 0 0 0 Tj", 2));
+    // Array elements count; the brackets open one token.
+    assert!(exceeds(b"[1 2 3] TJ", 3));
+    // Strings, comments and inline image data are single tokens or nothing.
+    assert!(!exceeds(b"(a b (c) \\) d e f) Tj", 1));
+    assert!(!exceeds(b"% 1 2 3 4 5\n1 Tj", 1));
+    assert!(!exceeds(b"<00 11 22 33> Tj", 1));
+    assert!(!exceeds(b"BI /W 1 ID 0 0 0 0 0 0 EI Q", 2));
+    // Keywords are operands, not operators.
+    assert!(exceeds(b"true false null Tj", 2));
+}
+
+#[test]
+fn a_stream_over_the_stream_cap_is_skipped_and_the_rest_read() {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    let res = || dictionary! { "Font" => dictionary! { "F1" => font } };
+    // Page 1: a comment of MAX_STREAM_BYTES + 1 bytes (compresses to a few KiB), then text.
+    let mut big = vec![b'%'; MAX_STREAM_BYTES as usize + 1];
+    big.extend_from_slice(b"\nBT /F1 12 Tf 72 700 Td (Lost) Tj ET");
+    let page2: &[u8] = b"BT /F1 12 Tf 72 700 Td (Kept) Tj ET";
+    let bytes = build(&mut doc, vec![(&big, res()), (page2, res())]);
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Kept");
+    let cap = format!("1 stream(s) over {MAX_STREAM_BYTES} bytes decompressed skipped");
+    assert!(
+        out.notes.iter().any(|n| n.contains(&cap)),
+        "{:?}",
+        out.notes
+    );
+}

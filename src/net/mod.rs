@@ -6,6 +6,7 @@
 //! - proxy: `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` as `config` read them. reqwest's own reading
 //!   of those variables is switched off, so nothing else decides.
 
+pub mod body;
 mod proxy;
 mod trust;
 

@@ -33,11 +33,17 @@ const MAX_REPORTED_PARTS: usize = 50;
 
 pub struct ContentEngine {
     factory: Arc<dyn SourceFactory>,
+    /// Service-side extractions running at once, across all of this engine's syncs
+    /// (`extract::MAX_CONCURRENT_EXTRACTIONS`).
+    extractions: Arc<Semaphore>,
 }
 
 impl ContentEngine {
     pub fn new(factory: Arc<dyn SourceFactory>) -> Self {
-        ContentEngine { factory }
+        ContentEngine {
+            factory,
+            extractions: Arc::new(Semaphore::new(crate::extract::MAX_CONCURRENT_EXTRACTIONS)),
+        }
     }
 }
 
@@ -167,6 +173,7 @@ impl SyncEngine for ContentEngine {
             pipeline,
             rules,
             concurrent_downloads: bulk.concurrent_downloads.max(1),
+            extractions: self.extractions.clone(),
             max_download: ctx.config.service.max_file_download_size,
             display_every: bulk.display_every,
             guard: DeleteGuard {
@@ -295,6 +302,7 @@ struct Plan {
     pipeline: PipelineSettings,
     rules: SyncRules,
     concurrent_downloads: usize,
+    extractions: Arc<Semaphore>,
     max_download: u64,
     /// `bulk.display_every`: a progress line every this many documents from the source (0: none).
     display_every: u64,
@@ -438,11 +446,13 @@ async fn produce(
                 let tx = tx.clone();
                 let max = plan.max_download;
                 let extraction = plan.extraction;
+                let extractions = plan.extractions.clone();
                 let id = id.clone();
                 let failed = failed_downloads.clone();
                 downloads.spawn(
                     async move {
-                        let (body, ok) = with_content(body, download, &id, max, extraction).await;
+                        let (body, ok) =
+                            with_content(body, download, &id, max, extraction, &extractions).await;
                         if !ok {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -523,6 +533,7 @@ async fn with_content(
     id: &str,
     max_bytes: u64,
     extraction: Extraction,
+    extractions: &Semaphore,
 ) -> (Map<String, Value>, bool) {
     let ok = match download.await {
         Ok(Some(Attachment { bytes, filename })) if bytes.len() as u64 <= max_bytes => {
@@ -533,7 +544,16 @@ async fn with_content(
                     reduce_whitespace: body.get("_reduce_whitespace") == Some(&Value::Bool(true)),
                     ..Default::default()
                 };
-                match crate::extract::extract_blocking(filename.clone(), bytes, settings).await {
+                // Waits for an extraction slot while holding the download slot (so downloads do not run ahead of
+                // extraction and pile files up in memory); `hard_limit` frees both even if the parser is stuck.
+                match crate::extract::extract_blocking(
+                    extractions,
+                    filename.clone(),
+                    bytes,
+                    settings,
+                )
+                .await
+                {
                     Ok(extracted) => {
                         for note in &extracted.notes {
                             tracing::debug!(%id, %filename, "Extraction: {note}");

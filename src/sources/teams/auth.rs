@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::net::body::BodyError;
 use crate::secret::Secret;
 
 /// How the connector signs in (configuration key `auth_method`).
@@ -55,6 +56,8 @@ const DELEGATED_SCOPES: &str =
 /// A token is replaced this long before Graph would start refusing it.
 const REFRESH_MARGIN: Duration = Duration::from_secs(120);
 const TOKEN_ATTEMPTS: usize = 3;
+/// Largest token-endpoint reply read: a real one (a JWT and a few fields) is a few KiB.
+pub const MAX_TOKEN_REPLY_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -323,10 +326,12 @@ impl TokenProvider {
                 }
             })?;
         let status = response.status();
-        let body = response
-            .bytes()
+        let body = crate::net::body::read_capped(response, MAX_TOKEN_REPLY_BYTES)
             .await
-            .map_err(|e| unavailable(super::graph::transport_reason(&e)))?;
+            .map_err(|e| match e {
+                BodyError::Transport(e) => unavailable(super::graph::transport_reason(&e)),
+                too_large @ BodyError::TooLarge { .. } => unavailable(too_large.to_string()),
+            })?;
         let reply: Option<TokenReply> = serde_json::from_slice(&body).ok();
         match reply {
             Some(TokenReply {
@@ -437,6 +442,36 @@ mod tests {
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t") && !shown.contains("pa55") && !shown.contains("BEGIN"));
+    }
+
+    #[tokio::test]
+    async fn a_token_reply_over_the_cap_is_refused() {
+        use crate::net::body::test_server::{chunked, serve};
+        let token = "a".repeat(MAX_TOKEN_REPLY_BYTES);
+        let reply = format!(r#"{{"access_token":"{token}","expires_in":3599}}"#);
+        let host = serve(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked",
+            chunked(reply.as_bytes()),
+        )
+        .await;
+        let c = Credentials {
+            method: AuthMethod::AppSecret,
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            username: String::new(),
+            password: Secret::new(""),
+            certificate: None,
+        };
+        let p = TokenProvider::new(reqwest::Client::new(), c, &host, "http://g")
+            .unwrap()
+            .with_retry_delay(Duration::from_millis(1));
+        let e = p.token(TokenKind::App).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("reply larger than {MAX_TOKEN_REPLY_BYTES} bytes")),
+            "{e}"
+        );
     }
 
     #[test]
