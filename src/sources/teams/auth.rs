@@ -474,6 +474,32 @@ mod tests {
         );
     }
 
+    /// An absurd `expires_in` (a misbehaving endpoint or proxy) is believed for a day at most: no overflow of the
+    /// expiry instant, and the token is still cached.
+    #[tokio::test]
+    async fn an_absurd_token_lifetime_is_capped() {
+        use crate::net::body::test_server::serve;
+        let reply = format!(r#"{{"access_token":"tok","expires_in":{}}}"#, u64::MAX);
+        let host = serve(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json",
+            reply.into_bytes(),
+        )
+        .await;
+        let c = Credentials {
+            method: AuthMethod::AppSecret,
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            username: String::new(),
+            password: Secret::new(""),
+            certificate: None,
+        };
+        let p = TokenProvider::new(reqwest::Client::new(), c, &host, "http://g").unwrap();
+        assert_eq!(p.token(TokenKind::App).await.unwrap().expose(), "tok");
+        assert_eq!(p.token(TokenKind::App).await.unwrap().expose(), "tok");
+        assert_eq!(p.fetches.load(Ordering::Relaxed), 1, "cached");
+    }
+
     #[test]
     fn token_kind_split() {
         let mut c = Credentials {
