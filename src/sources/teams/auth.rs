@@ -454,15 +454,7 @@ mod tests {
             chunked(reply.as_bytes()),
         )
         .await;
-        let c = Credentials {
-            method: AuthMethod::AppSecret,
-            tenant_id: "t".into(),
-            client_id: "c".into(),
-            client_secret: Secret::new("s"),
-            username: String::new(),
-            password: Secret::new(""),
-            certificate: None,
-        };
+        let c = app_secret_credentials();
         let p = TokenProvider::new(reqwest::Client::new(), c, &host, "http://g")
             .unwrap()
             .with_retry_delay(Duration::from_millis(1));
@@ -472,6 +464,18 @@ mod tests {
                 .contains(&format!("reply larger than {MAX_TOKEN_REPLY_BYTES} bytes")),
             "{e}"
         );
+    }
+
+    fn app_secret_credentials() -> Credentials {
+        Credentials {
+            method: AuthMethod::AppSecret,
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: Secret::new("s"),
+            username: String::new(),
+            password: Secret::new(""),
+            certificate: None,
+        }
     }
 
     /// An absurd `expires_in` (a misbehaving endpoint or proxy) is believed for a day at most: no overflow of the
@@ -485,15 +489,7 @@ mod tests {
             reply.into_bytes(),
         )
         .await;
-        let c = Credentials {
-            method: AuthMethod::AppSecret,
-            tenant_id: "t".into(),
-            client_id: "c".into(),
-            client_secret: Secret::new("s"),
-            username: String::new(),
-            password: Secret::new(""),
-            certificate: None,
-        };
+        let c = app_secret_credentials();
         let p = TokenProvider::new(reqwest::Client::new(), c, &host, "http://g").unwrap();
         assert_eq!(p.token(TokenKind::App).await.unwrap().expose(), "tok");
         assert_eq!(p.token(TokenKind::App).await.unwrap().expose(), "tok");
