@@ -30,6 +30,11 @@ fn config(dir: &Path, host: &str, auth: &str, max_wait: f64, vars: &[(&str, &str
          service:\n  preflight_idle: 0.05\n  preflight_max_attempts: 2\n\
          connectors:\n  - connector_id: c1\n    service_type: microsoft_teams\n"
     );
+    load(dir, &yaml, vars)
+}
+
+/// `yaml` written to `dir/config.yml` and loaded with `vars` as the environment.
+fn load(dir: &Path, yaml: &str, vars: &[(&str, &str)]) -> Config {
     let path = dir.join("config.yml");
     std::fs::write(&path, yaml).unwrap();
     let env = Environment {
@@ -347,13 +352,7 @@ async fn timeouts_are_retried_only_with_retry_on_timeout() {
              retry_interval: 0.01\n  retry_on_timeout: {retry_on_timeout}\n\
              connectors:\n  - connector_id: c1\n    service_type: microsoft_teams\n"
         );
-        let path = dir.path().join("config.yml");
-        std::fs::write(&path, yaml).unwrap();
-        let env = Environment {
-            vars: Default::default(),
-            cwd: dir.path().into(),
-        };
-        let cfg = config::load_with(&path, &env).expect("valid config");
+        let cfg = load(dir.path(), &yaml, &[]);
         let client = EsClient::new(&cfg.elasticsearch, &Outbound::default()).unwrap();
         let result = tokio::time::timeout(
             FAIL_FAST,

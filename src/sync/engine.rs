@@ -19,7 +19,9 @@ use tracing::Instrument;
 
 use super::document::{self, PipelineSettings};
 use super::rules::SyncRules;
-use super::source::{Attachment, Download, Source, SourceEvent, SourceFactory, SyncKind};
+use super::source::{
+    Attachment, Download, Source, SourceEvent, SourceFactory, SyncKind, ACCEPT_LARGE_DELETION,
+};
 use super::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use crate::es::bulk::BulkOp;
 use crate::es::content::{self, ExistingDocs};
@@ -179,7 +181,7 @@ impl SyncEngine for ContentEngine {
             guard: DeleteGuard {
                 share: ctx.config.service.delete_guard_share,
                 min_documents: ctx.config.service.delete_guard_min_documents,
-                accepted: values.get(DeleteGuard::ACCEPT_KEY).is_some_and(truthy),
+                accepted: values.get(ACCEPT_LARGE_DELETION).is_some_and(truthy),
             },
         };
         let produced = produce(source.as_ref(), &plan, cursor, existing, tx, &ctx).await;
@@ -188,7 +190,7 @@ impl SyncEngine for ContentEngine {
             .map_err(|e| SyncError::Failed(format!("the bulk sink task failed: {e}")))?;
         // The sink logged its own counters ("bulk sink finished").
         sink_result?;
-        let produced = produced?;
+        let mut produced = produced?;
         tracing::info!(
             seen = produced.counters.docs_seen,
             created = produced.counters.creates,
@@ -205,9 +207,9 @@ impl SyncEngine for ContentEngine {
         let mut metadata = Map::new();
         if !produced.incomplete.is_empty() {
             // Sorted, so the same failing parts are named the same way sync after sync (the runner compares them).
-            let mut incomplete = produced.incomplete.clone();
-            incomplete.sort();
-            let parts: Vec<Value> = incomplete
+            produced.incomplete.sort();
+            let parts: Vec<Value> = produced
+                .incomplete
                 .iter()
                 .take(MAX_REPORTED_PARTS)
                 .map(|(part, reason)| json!({"part": part, "reason": reason}))
@@ -235,7 +237,7 @@ impl SyncEngine for ContentEngine {
             metadata.insert("delete_guard".into(), json!({"accepted": true}));
             // Once: the acceptance covers this sync's deletions, not the next surprise.
             connector_update =
-                Some(json!({"configuration": {DeleteGuard::ACCEPT_KEY: {"value": false}}}));
+                Some(json!({"configuration": {ACCEPT_LARGE_DELETION: {"value": false}}}));
         }
         Ok(SyncOutcome {
             sync_cursor: object_cursor(source.sync_cursor()),
@@ -330,9 +332,6 @@ pub struct HeldBack {
 }
 
 impl DeleteGuard {
-    /// The connector value that lets one sync delete past the guard (reset to false once used).
-    pub const ACCEPT_KEY: &'static str = super::source::ACCEPT_LARGE_DELETION;
-
     /// Whether deleting `would_delete` of `found` documents trips the guard.
     pub fn trips(&self, would_delete: u64, found: u64) -> bool {
         would_delete >= self.min_documents.max(1)
@@ -346,7 +345,7 @@ impl DeleteGuard {
             held.found,
             100.0 * held.would_delete as f64 / held.found.max(1) as f64,
             100.0 * self.share,
-            Self::ACCEPT_KEY,
+            ACCEPT_LARGE_DELETION,
         )
     }
 }
@@ -474,9 +473,11 @@ async fn produce(
     while let Some(done) = downloads.join_next().await {
         done.map_err(|e| SyncError::Failed(format!("a download task failed: {e}")))??;
     }
+    // Only a complete, non-delta listing implies deletes (and so needs the guard).
+    let listed_everything = incomplete.is_empty() && !plan.changes_only;
     let mut held_back = None;
     let mut acceptance_used = false;
-    if incomplete.is_empty() && !plan.changes_only {
+    if listed_everything {
         let held = HeldBack {
             would_delete: existing.len() as u64,
             found,
@@ -500,7 +501,7 @@ async fn produce(
             }
         }
     }
-    if incomplete.is_empty() && !plan.changes_only && held_back.is_none() {
+    if listed_everything && held_back.is_none() {
         for id in existing.into_keys() {
             counters.deletes += 1;
             tx.send(BulkOp::Delete { id: id.into() })
