@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use super::auth::{AuthError, TokenProvider};
 use super::hosts::DownloadHosts;
+use crate::net::body::{read_capped, BodyError};
 use crate::net::Outbound;
 use crate::retry::Backoff;
 use crate::sync::source::ApiUsage;
@@ -450,15 +451,14 @@ impl GraphClient {
                 Err(e) => Retry::Failure(transport_reason(&e)),
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match read_capped(response, self.settings.max_body_bytes).await {
-                        Ok(Some(body)) => match json_object(&body).and_then(&accept) {
+                        Ok(body) => match json_object(&body).and_then(&accept) {
                             Ok(value) => return Ok(value),
                             Err(reason) => Retry::Failure(reason),
                         },
-                        Ok(None) => Retry::Failure(format!(
-                            "an answer larger than {} bytes",
-                            self.settings.max_body_bytes
-                        )),
-                        Err(e) => Retry::Failure(transport_reason(&e)),
+                        Err(BodyError::TooLarge { limit }) => {
+                            Retry::Failure(format!("an answer larger than {limit} bytes"))
+                        }
+                        Err(BodyError::Transport(e)) => Retry::Failure(transport_reason(&e)),
                     },
                     401 if !refreshed => {
                         self.tokens.invalidate(kind, &token).await;
@@ -570,14 +570,14 @@ impl GraphClient {
                 Err(e) => Retry::Failure(transport_reason(&e)),
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match read_capped(response, max_bytes).await {
-                        Ok(Some(bytes)) => return Ok(bytes),
-                        Ok(None) => {
+                        Ok(bytes) => return Ok(bytes),
+                        Err(BodyError::TooLarge { limit }) => {
                             return Err(GraphError::Failed {
                                 path,
-                                reason: format!("larger than {max_bytes} bytes"),
+                                reason: format!("larger than {limit} bytes"),
                             })
                         }
-                        Err(e) => Retry::Failure(transport_reason(&e)),
+                        Err(BodyError::Transport(e)) => Retry::Failure(transport_reason(&e)),
                     },
                     403 => {
                         return Err(GraphError::Forbidden {
@@ -724,21 +724,6 @@ impl<'a> Attempts<'a> {
         self.client.retried.fetch_add(1, Ordering::Relaxed);
         Ok(wait)
     }
-}
-
-/// Reads a body into memory, `None` as soon as it passes `max_bytes`.
-async fn read_capped(
-    mut response: reqwest::Response,
-    max_bytes: usize,
-) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if out.len() + chunk.len() > max_bytes {
-            return Ok(None);
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(Some(out))
 }
 
 /// `Retry-After` in seconds (Graph sends an integer; an HTTP date is not used by Graph and is ignored).
