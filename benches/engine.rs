@@ -13,10 +13,10 @@ use elastic_ingest::config::{self, Environment};
 use elastic_ingest::es::{EsClient, JobType, TriggerMethod};
 use elastic_ingest::net::Outbound;
 use elastic_ingest::service::{self, preflight, Context, ServiceAction};
-use elastic_ingest::sync::engine::ContentEngine;
-use elastic_ingest::sync::source::{
+use elastic_ingest::source::{
     Source, SourceDoc, SourceError, SourceEvent, SourceFactory, SyncKind,
 };
+use elastic_ingest::sync::engine::ContentEngine;
 use ftest::standin::{StandIn, StandInOptions};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
@@ -131,6 +131,7 @@ async fn run(n: usize) -> Row {
         Arc::new(cfg),
         client,
         Arc::new(ContentEngine::new(Arc::new(Factory(n)))),
+        elastic_ingest::sources::REGISTRY,
         false,
     ));
     let store = ctx.protocol.store();

@@ -10,8 +10,8 @@ mod support;
 
 use std::time::Instant;
 
+use elastic_ingest::source::{Source, SourceEvent, SyncKind};
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
-use elastic_ingest::sync::source::{Source, SourceEvent, SyncKind};
 use ftest::graph::data::DataSize;
 use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::{GraphFixture, GraphOptions};

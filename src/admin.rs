@@ -43,11 +43,11 @@ pub struct Created {
 
 /// Creates (or, with `update_config`, reconfigures) a connector, its content index, and optionally its API key.
 pub async fn create_connector(es: &EsClient, new: &NewConnector) -> Result<Created, AdminError> {
-    let source = sources::find(&new.service_type).ok_or_else(|| {
+    let source = sources::REGISTRY.find(&new.service_type).ok_or_else(|| {
         AdminError::Invalid(format!(
             "unknown service type `{}` (this build supports: {})",
             new.service_type,
-            sources::service_types().join(", ")
+            sources::REGISTRY.service_types().join(", ")
         ))
     })?;
     let defaults = (source.default_configuration)();

@@ -11,6 +11,7 @@ pub mod pyvalue;
 pub mod retry;
 pub mod secret;
 pub mod service;
+pub mod source;
 pub mod sources;
 pub mod sync;
 

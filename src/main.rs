@@ -173,7 +173,7 @@ fn dispatch(cli: Cli) -> Result<(), Failure> {
     match single {
         Some(Action::List) => {
             println!("Registered connectors:");
-            for s in sources::REGISTRY {
+            for s in sources::REGISTRY.iter() {
                 println!("- {} ({})", s.display_name, s.service_type);
             }
             Ok(())
@@ -218,13 +218,13 @@ fn extract_file(path: &std::path::Path, reduce_whitespace: bool) -> Result<(), F
 }
 
 fn print_default_configuration(service_type: Option<&str>) -> Result<(), Failure> {
-    let known = sources::service_types().join(", ");
+    let known = sources::REGISTRY.service_types().join(", ");
     let Some(service_type) = service_type else {
         return Err(Failure::Usage(format!(
             "--action config needs --service-type (one of: {known})"
         )));
     };
-    let Some(source) = sources::find(service_type) else {
+    let Some(source) = sources::REGISTRY.find(service_type) else {
         return Err(Failure::Usage(format!(
             "unknown service type `{service_type}` (this service implements: {known})"
         )));
@@ -239,7 +239,7 @@ fn run_service(cli: &Cli) -> Result<(), Failure> {
     let mut config =
         config::load(&cli.config_file).map_err(|e| Failure::Usage(format!("config error: {e}")))?;
     config
-        .validate_for_service(&sources::service_types())
+        .validate_for_service(&sources::REGISTRY.service_types())
         .map_err(|e| Failure::Usage(format!("config error: {e}")))?;
 
     let cli_level = cli.log_level.or(cli.debug.then_some(LevelFilter::DEBUG));
@@ -289,7 +289,7 @@ fn run_service(cli: &Cli) -> Result<(), Failure> {
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(watch_signals(shutdown.clone()));
-        service::run(&config, &actions, shutdown)
+        service::run(&config, &actions, sources::REGISTRY, shutdown)
             .await
             .map_err(|e| Failure::Runtime(e.to_string()))
     })

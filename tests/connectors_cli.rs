@@ -12,6 +12,7 @@ use elastic_ingest::config::{self, Environment};
 use elastic_ingest::es::EsClient;
 use elastic_ingest::net::Outbound;
 use elastic_ingest::service::{self, preflight, Context, ServiceAction};
+use elastic_ingest::source::SourceError;
 use elastic_ingest::sync::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use ftest::standin::{StandIn, StandInOptions};
 use serde_json::{json, Map, Value};
@@ -21,7 +22,7 @@ struct OneDocEngine;
 
 #[async_trait]
 impl SyncEngine for OneDocEngine {
-    async fn check(&self, _: &str, _: &Map<String, Value>) -> Result<(), String> {
+    async fn check(&self, _: &str, _: &Map<String, Value>) -> Result<(), SourceError> {
         Ok(())
     }
     async fn run(&self, ctx: SyncContext) -> Result<SyncOutcome, SyncError> {
@@ -154,6 +155,7 @@ async fn cli_drives_a_sync_end_to_end() {
         Arc::new(cfg.clone()),
         client.clone(),
         Arc::new(OneDocEngine),
+        elastic_ingest::sources::REGISTRY,
         false,
     ));
     let svc = tokio::spawn(service::run_loops(

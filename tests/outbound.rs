@@ -11,8 +11,8 @@ use base64::Engine as _;
 use elastic_ingest::config::{self, CertStoreEnv, Config, Environment, NetworkEnv};
 use elastic_ingest::es::{EsClient, EsError, RetryPolicy};
 use elastic_ingest::net::Outbound;
+use elastic_ingest::source::Source;
 use elastic_ingest::sources::teams::TeamsFactory;
-use elastic_ingest::sync::source::Source;
 use ftest::forward_proxy::ForwardProxy;
 use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::standin::{StandIn, StandInOptions};
@@ -107,8 +107,8 @@ async fn ping(config: &Config, values: &Map<String, Value>) -> Result<(), String
         .push(base.parse().expect("an origin"));
     // Rejected certificates are not retried, so a failing ping fails at once with the service's retry settings.
     let factory = TeamsFactory::for_service(&config, &outbound).map_err(|e| e.to_string())?;
-    let source = factory.build(values).map_err(|e| e.0)?;
-    source.ping().await.map_err(|e| e.0)
+    let source = factory.build(values).map_err(|e| e.to_string())?;
+    source.ping().await.map_err(|e| e.to_string())
 }
 
 #[tokio::test]

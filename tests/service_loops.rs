@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use elastic_ingest::es::JobType;
 use elastic_ingest::service::{cleanup, ServiceAction};
+use elastic_ingest::source::{ErrorKind, SourceError};
 use elastic_ingest::sync::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use serde_json::{json, Map, Value};
 
@@ -43,11 +44,14 @@ impl SyncEngine for TestEngine {
         &self,
         _service_type: &str,
         configuration: &Map<String, Value>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SourceError> {
         // A slow check stands for a slow source (token fetch, ping): it makes scheduler passes long.
         tokio::time::sleep(self.1).await;
         match configuration["tenant_id"]["value"].as_str() {
-            Some("rejected-tenant") => Err("the tenant rejected the credentials".into()),
+            Some("rejected-tenant") => Err(SourceError::new(
+                ErrorKind::Auth,
+                "the tenant rejected the credentials",
+            )),
             _ => Ok(()),
         }
     }

@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use common::{configured_teams, connector_doc, wait_for, Harness, Mode};
 use elastic_ingest::es::JobType;
 use elastic_ingest::service::ServiceAction;
-use elastic_ingest::sync::engine::ContentEngine;
-use elastic_ingest::sync::source::{
-    Attachment, Source, SourceDoc, SourceError, SourceEvent, SourceFactory, SyncKind,
+use elastic_ingest::source::{
+    Attachment, ErrorKind, Source, SourceDoc, SourceError, SourceEvent, SourceFactory, SyncKind,
 };
+use elastic_ingest::sync::engine::ContentEngine;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
@@ -66,7 +66,10 @@ impl Source for Synthetic {
         let mut events: Vec<Result<SourceEvent, SourceError>> = Vec::new();
         for (i, (id, ts, title)) in s.docs.iter().enumerate() {
             if s.fail_after == Some(i) {
-                events.push(Err(SourceError("listing page 3 failed: HTTP 500".into())));
+                events.push(Err(SourceError::new(
+                    ErrorKind::Transient,
+                    "listing page 3 failed: HTTP 500",
+                )));
                 break;
             }
             let mut doc = Map::new();
@@ -77,14 +80,14 @@ impl Source for Synthetic {
                 let id = id.clone();
                 Box::pin(async move {
                     if id.starts_with("bad") {
-                        Err(SourceError("HTTP 404".into()))
+                        Err(SourceError::new(ErrorKind::NotFound, "HTTP 404"))
                     } else {
                         Ok(Some(Attachment {
                             filename: format!("{id}.txt"),
                             bytes: format!("content of {id}").into_bytes(),
                         }))
                     }
-                }) as elastic_ingest::sync::source::Download
+                }) as elastic_ingest::source::Download
             });
             events.push(Ok(SourceEvent::Doc(SourceDoc { doc, download })));
         }

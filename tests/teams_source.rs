@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use elastic_ingest::source::{Source, SourceEvent, SyncKind};
 use elastic_ingest::sources::teams::docs::ALL_TYPES;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
-use elastic_ingest::sync::source::{Source, SourceEvent, SyncKind};
 use ftest::graph_fixture::NO_RATE_LIMITS;
 use ftest::{GraphFixture, GraphOptions};
 use futures::StreamExt;
@@ -108,7 +108,7 @@ async fn crawl(source: &TeamsSource) -> Crawl {
             Ok(SourceEvent::Incomplete { part, reason }) => out.incomplete.push((part, reason)),
             Ok(SourceEvent::Deleted { .. }) => panic!("a full listing reports no deletions"),
             Err(e) => {
-                out.error = Some(e.0);
+                out.error = Some(e.to_string());
                 break;
             }
         }
@@ -373,7 +373,7 @@ async fn wrong_secret_is_a_clear_error() {
     let mut v = values(&fx, "app_secret");
     v["secret_value"] = json!("not-the-secret");
     let source = factory(&fx).build(&v).unwrap();
-    let error = source.ping().await.unwrap_err().0;
+    let error = source.ping().await.unwrap_err().to_string();
     assert!(
         error.starts_with("Failed to authorize to Graph API. Please verify, that provided details are valid. Error:"),
         "{error}"

@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 use super::{supported_connectors, Context, ServiceError};
 use crate::es::queries;
 use crate::es::{EsError, JobStatus, JobType};
-use crate::sources;
 use crate::sync::runner::Runner;
 
 /// Which jobs a loop runs.
@@ -112,7 +111,7 @@ async fn poll(
             .as_ref()
             .and_then(|c| c.service_type.clone())
             .unwrap_or_default();
-        let Some(source) = sources::find(&service_type) else {
+        let Some(source) = ctx.sources.find(&service_type) else {
             tracing::error!(job_id = %job.id, "Job has unknown service type `{service_type}`; skipping it");
             continue;
         };
@@ -162,6 +161,7 @@ impl Context {
         Runner {
             protocol: self.protocol.clone(),
             engine: self.engine.clone(),
+            sources: self.sources,
             config: self.config.clone(),
             clock: self.clock.clone(),
             hostname: self.hostname.clone(),

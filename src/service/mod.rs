@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::es::protocol::{self, ConnectorProtocol, ProtocolMode};
 use crate::es::{queries, Connector, EsClient, EsError, Store};
 use crate::net::Outbound;
+use crate::source::{Registry, SourceError};
 use crate::sync::runner::RunnerTiming;
 use crate::sync::SyncEngine;
 
@@ -57,6 +58,9 @@ pub enum ServiceError {
     Setup(#[from] EsError),
     #[error(transparent)]
     Trust(#[from] crate::net::TrustError),
+    /// A source could not be set up from config.yml (for example an unreadable `graph.ca_certs`).
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("the {0} loop failed too often in a row (service.max_errors); last error: {1}")]
     TooManyErrors(&'static str, String),
 }
@@ -66,6 +70,8 @@ pub struct Context {
     pub config: Arc<Config>,
     pub protocol: Arc<dyn ConnectorProtocol>,
     pub engine: Arc<dyn SyncEngine>,
+    /// The sources this binary runs (from `main`): their default configurations, features and migrations.
+    pub sources: Registry,
     pub clock: Arc<dyn Clock>,
     /// Written to claimed jobs as `worker_hostname`.
     pub hostname: String,
@@ -88,6 +94,7 @@ impl Context {
         config: Arc<Config>,
         client: EsClient,
         engine: Arc<dyn SyncEngine>,
+        sources: Registry,
         serverless: bool,
     ) -> Self {
         let mode = if config.elasticsearch.feature_use_connectors_api {
@@ -98,6 +105,7 @@ impl Context {
         Context {
             protocol: protocol::for_mode(Store::new(client), mode),
             engine,
+            sources,
             clock: Arc::new(SystemClock),
             hostname: gethostname::gethostname().to_string_lossy().into_owned(),
             serverless,
@@ -147,25 +155,25 @@ async fn supported_connectors(ctx: &Context) -> Result<Vec<Connector>, EsError> 
     }
 }
 
-/// Runs preflight, then the selected services until `shutdown` fires, syncing with the content engine over this
-/// binary's sources (Microsoft Teams).
+/// Runs preflight, then the selected services until `shutdown` fires, syncing with the content engine over the
+/// sources `main` registered.
 pub async fn run(
     config: &Config,
     actions: &[ServiceAction],
+    sources: Registry,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     let outbound = Outbound::from_env(&config.env.network);
-    let factory = Arc::new(crate::sources::teams::TeamsFactory::for_service(
-        config, &outbound,
-    )?);
-    let engine = Arc::new(crate::sync::engine::ContentEngine::new(factory));
-    run_with_engine(config, actions, engine, shutdown).await
+    let factories = sources.factories(config, &outbound)?;
+    let engine = Arc::new(crate::sync::engine::ContentEngine::new(Arc::new(factories)));
+    run_with_engine(config, actions, sources, engine, shutdown).await
 }
 
 /// [`run`] with the engine that performs the syncs.
 pub async fn run_with_engine(
     config: &Config,
     actions: &[ServiceAction],
+    sources: Registry,
     engine: Arc<dyn SyncEngine>,
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
@@ -193,6 +201,7 @@ pub async fn run_with_engine(
         Arc::new(config.clone()),
         client,
         engine,
+        sources,
         outcome.serverless,
     ));
     run_loops(ctx, actions, shutdown).await

@@ -24,7 +24,6 @@ use crate::es::configuration;
 use crate::es::protocol::ValidationState;
 use crate::es::store::occ_retry;
 use crate::es::{time, Connector, ConnectorStatus, EsError, JobType, TriggerMethod};
-use crate::sources;
 use crate::sync::{check_configuration, rules};
 
 /// Upper bound on occurrences walked inside one window (a per-second schedule over a long pause).
@@ -153,15 +152,14 @@ async fn prepare(ctx: &Context, id: &str) -> Result<Option<Connector>, EsError> 
         Some(c) => c.service_type.clone(),
         None => connector.doc.service_type.clone().unwrap_or_default(),
     };
-    let Some(source) = sources::find(&service_type) else {
+    let Some(source) = ctx.sources.find(&service_type) else {
         if configured.is_some() {
             tracing::error!(connector_id = %id, "Unknown service type `{service_type}`; not handling the connector");
         }
         return Ok(None);
     };
     let mut update = Map::new();
-    let defaults = (source.default_configuration)();
-    let defaults = defaults.as_object().cloned().unwrap_or_default();
+    let defaults = source.defaults();
     let stored = connector.doc.configuration();
     if stored.is_empty() {
         update.insert("configuration".into(), Value::Object(defaults));
@@ -195,8 +193,10 @@ async fn prepare(ctx: &Context, id: &str) -> Result<Option<Connector>, EsError> 
 async fn check(ctx: &Context, connector: &Connector) -> Result<Result<(), String>, EsError> {
     let service_type = connector.doc.service_type.clone().unwrap_or_default();
     let stored = connector.doc.configuration();
-    if let Err(message) = check_configuration(ctx.engine.as_ref(), &service_type, &stored).await {
-        return Ok(Err(message));
+    if let Err(e) =
+        check_configuration(&ctx.sources, ctx.engine.as_ref(), &service_type, &stored).await
+    {
+        return Ok(Err(e.to_string()));
     }
     if let Some(message) = invalid_schedule(connector) {
         return Ok(Err(message));

@@ -19,14 +19,15 @@ use tracing::Instrument;
 
 use super::document::{self, PipelineSettings};
 use super::rules::SyncRules;
-use super::source::{
-    Attachment, Download, Source, SourceEvent, SourceFactory, SyncKind, ACCEPT_LARGE_DELETION,
-};
 use super::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use crate::es::bulk::BulkOp;
 use crate::es::content::{self, ExistingDocs};
 use crate::es::{time, EsClient, JobType};
 use crate::net::Outbound;
+use crate::source::{
+    Attachment, Download, Source, SourceError, SourceEvent, SourceFactory, SyncKind,
+    ACCEPT_LARGE_DELETION,
+};
 use crate::sync::queue::{self, QueueLimits, QueueSender};
 use crate::sync::sink::{Sink, SinkSettings};
 
@@ -84,13 +85,10 @@ impl SyncEngine for ContentEngine {
         &self,
         service_type: &str,
         configuration: &Map<String, Value>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SourceError> {
         let values = crate::es::configuration::values(configuration);
-        let source = self
-            .factory
-            .create(service_type, &values)
-            .map_err(|e| e.0)?;
-        source.ping().await.map_err(|e| e.0)
+        let source = self.factory.create(service_type, &values)?;
+        source.ping().await
     }
 
     async fn run(&self, ctx: SyncContext) -> Result<SyncOutcome, SyncError> {
@@ -101,7 +99,7 @@ impl SyncEngine for ContentEngine {
         let source = self
             .factory
             .create(&service_type, &values)
-            .map_err(|e| SyncError::Configuration(e.0))?;
+            .map_err(|e| SyncError::Configuration(e.to_string()))?;
         if let Some(usage) = source.api_usage() {
             ctx.stats.track_api(usage);
         }
@@ -384,7 +382,7 @@ async fn produce(
             event = stream.next() => event,
         };
         let Some(event) = event else { break };
-        let doc = match event.map_err(|e| SyncError::Failed(format!("the source failed: {e}")))? {
+        let doc = match event.map_err(SyncError::Source)? {
             SourceEvent::Incomplete { part, reason } => {
                 tracing::warn!(%part, %reason, "Part of the source listing failed; nothing will be deleted this sync");
                 incomplete.push((part, reason));

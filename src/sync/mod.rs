@@ -1,7 +1,8 @@
 //! The source-agnostic sync side: the [`SyncEngine`] interface a job runner drives, the runner that takes a
-//! claimed job through its lifecycle ([`runner`]), the content engine ([`engine`]) that streams a [`source`]'s
-//! documents through sync [`rules`] and [`document`] preparation into the bounded [`queue`] and the bulk [`sink`]
-//! (with its [`error_monitor`]). This module never knows Teams.
+//! claimed job through its lifecycle ([`runner`]), the content engine ([`engine`]) that streams a source's
+//! documents (the [`crate::source`] boundary) through sync [`rules`] and [`document`] preparation into the
+//! bounded [`queue`] and the bulk [`sink`] (with its [`error_monitor`]). This module never names a source: the
+//! registry it consults is handed in by `main`.
 
 pub mod document;
 pub mod engine;
@@ -10,7 +11,6 @@ pub mod queue;
 pub mod rules;
 pub mod runner;
 pub mod sink;
-pub mod source;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::es::{Connector, EsError, JobStats, SyncJob};
+use crate::source::{ApiTotals, ApiUsage, ErrorKind, Registry, SourceError};
 
 /// Everything a sync needs: the claimed job (its connector snapshot is what to sync), the live connector as it
 /// was when the job started, the service configuration, the counters to keep up to date, and a token that fires
@@ -61,6 +62,9 @@ pub enum SyncError {
     InvalidFiltering(String),
     #[error("UnsupportedJobType: {0}")]
     UnsupportedJobType(String),
+    /// The source's stream failed (after the source's own retries); the kind says why.
+    #[error("the source failed: {0}")]
+    Source(SourceError),
     /// Anything else the engine reports, worded for the job's `error` field.
     #[error("{0}")]
     Failed(String),
@@ -70,40 +74,39 @@ pub enum SyncError {
 /// before each sync, and [`run`](SyncEngine::run) once per claimed job.
 #[async_trait]
 pub trait SyncEngine: Send + Sync {
-    /// Source-specific checks beyond the schema (credentials work, the service is reachable). `Err` is the
-    /// message written to the connector's `error`.
+    /// Source-specific checks beyond the schema (credentials work, the service is reachable). The error's
+    /// message is written to the connector's `error`.
     async fn check(
         &self,
         service_type: &str,
         configuration: &Map<String, Value>,
-    ) -> Result<(), String>;
+    ) -> Result<(), SourceError>;
 
     /// Runs the sync; must return soon after `ctx.stop` fires.
     async fn run(&self, ctx: SyncContext) -> Result<SyncOutcome, SyncError>;
 }
 
-/// Whether a connector configuration can sync: its service type is known, no field of the source's default
-/// configuration is missing, the values validate, and the engine accepts them. `Err` is the message for the
-/// connector's or job's `error`. The scheduler runs this every poll; the runner before each sync.
+/// Whether a connector configuration can sync: its service type is in `sources`, no field of the source's
+/// default configuration is missing, the values validate, and the engine accepts them. The error's message is
+/// for the connector's or job's `error`. The scheduler runs this every poll; the runner before each sync.
 pub async fn check_configuration(
+    sources: &Registry,
     engine: &dyn SyncEngine,
     service_type: &str,
     configuration: &Map<String, Value>,
-) -> Result<(), String> {
-    let source = crate::sources::find(service_type)
-        .ok_or_else(|| format!("unknown service type `{service_type}`"))?;
-    let defaults = (source.default_configuration)();
-    let missing = crate::es::configuration::missing_fields(
-        configuration,
-        defaults.as_object().unwrap_or(&Map::new()),
-    );
+) -> Result<(), SourceError> {
+    let source = sources.find(service_type).ok_or_else(|| {
+        SourceError::configuration(format!("unknown service type `{service_type}`"))
+    })?;
+    let missing = crate::es::configuration::missing_fields(configuration, &source.defaults());
     if !missing.is_empty() {
-        return Err(format!(
+        return Err(SourceError::configuration(format!(
             "the configuration is missing fields: {}",
             missing.join(", ")
-        ));
+        )));
     }
-    crate::es::configuration::validate(configuration).map_err(|problems| problems.join(" "))?;
+    crate::es::configuration::validate(configuration)
+        .map_err(|problems| SourceError::new(ErrorKind::Configuration, problems.join(" ")))?;
     engine.check(service_type, configuration).await
 }
 
@@ -114,7 +117,7 @@ pub struct SyncStats {
     deleted: AtomicU64,
     indexed_bytes: AtomicU64,
     /// The source's API counters, once the engine has a source (log-only: not a job field).
-    api: OnceLock<Arc<source::ApiUsage>>,
+    api: OnceLock<Arc<ApiUsage>>,
 }
 
 impl SyncStats {
@@ -129,12 +132,12 @@ impl SyncStats {
     }
 
     /// Follows the source's API counters from now on (the first source of a sync; a second call is ignored).
-    pub fn track_api(&self, usage: Arc<source::ApiUsage>) {
+    pub fn track_api(&self, usage: Arc<ApiUsage>) {
         let _ = self.api.set(usage);
     }
 
     /// The source's API totals so far; zeros when the sync has no source (yet).
-    pub fn api_totals(&self) -> source::ApiTotals {
+    pub fn api_totals(&self) -> ApiTotals {
         self.api.get().map(|u| u.totals()).unwrap_or_default()
     }
 
@@ -159,7 +162,7 @@ impl SyncEngine for NoEngine {
         &self,
         _service_type: &str,
         _configuration: &Map<String, Value>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SourceError> {
         Ok(())
     }
 

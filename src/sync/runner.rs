@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::es::store::occ_retry;
 use crate::es::{time, Connector, ConnectorProtocol, EsError, JobStatus, JobType, SyncJob};
+use crate::source::Registry;
 
 /// How often a running job is checked for cancellation and how often its counters are pushed.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +44,8 @@ impl Default for RunnerTiming {
 pub struct Runner {
     pub protocol: Arc<dyn ConnectorProtocol>,
     pub engine: Arc<dyn SyncEngine>,
+    /// The sources `main` registered (whether a service type runs access-control syncs, its defaults).
+    pub sources: Registry,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub hostname: String,
@@ -228,7 +231,7 @@ impl Runner {
         let snapshot = job.doc.connector.clone().unwrap_or_default();
         let service_type = snapshot.service_type.unwrap_or_default();
         if job.job_type() == JobType::AccessControl {
-            let source = crate::sources::find(&service_type);
+            let source = self.sources.find(&service_type);
             if !source.is_some_and(|s| s.supports_access_control()) {
                 let name = source.map_or(service_type.as_str(), |s| s.display_name);
                 return Err(SyncError::UnsupportedJobType(format!(
@@ -237,9 +240,14 @@ impl Runner {
             }
         }
         let configuration = snapshot.configuration.unwrap_or_default();
-        super::check_configuration(self.engine.as_ref(), &service_type, &configuration)
-            .await
-            .map_err(SyncError::Configuration)?;
+        super::check_configuration(
+            &self.sources,
+            self.engine.as_ref(),
+            &service_type,
+            &configuration,
+        )
+        .await
+        .map_err(|e| SyncError::Configuration(e.to_string()))?;
         let store = self.protocol.store();
         let connector_id = job.connector_id().unwrap_or_default();
         let connector = store.get_connector(connector_id).await?.ok_or_else(|| {

@@ -75,7 +75,13 @@ impl Harness {
     }
 
     pub fn context_with(&self, engine: Arc<dyn SyncEngine>) -> Arc<Context> {
-        let mut ctx = Context::new(Arc::new(self.config.clone()), self.client(), engine, false);
+        let mut ctx = Context::new(
+            Arc::new(self.config.clone()),
+            self.client(),
+            engine,
+            elastic_ingest::sources::REGISTRY,
+            false,
+        );
         ctx.timing = RunnerTiming {
             watch_every: Duration::from_millis(200),
             report_every: Duration::from_millis(400),

@@ -34,7 +34,7 @@ use super::docs::{self, Doc};
 use super::graph::{GraphClient, GraphError};
 use super::progress::{self, CrawlProgress, Moment};
 use crate::extract::EXTRACTABLE;
-use crate::sync::source::{Attachment, Download, SourceDoc, SourceError, SourceEvent};
+use crate::source::{Attachment, Download, ErrorKind, SourceDoc, SourceError, SourceEvent};
 
 /// Files larger than this are indexed without content (spec §10.7).
 pub const MAX_DOWNLOAD_BYTES: u64 = 10 * 1024 * 1024;
@@ -192,8 +192,9 @@ pub fn start(
                     if let Err(e) = done {
                         if e.is_panic() {
                             let _ = tx
-                                .send(Err(SourceError(
-                                    "a Teams crawl task failed unexpectedly (panic)".into(),
+                                .send(Err(SourceError::new(
+                                    ErrorKind::Failed,
+                                    "a Teams crawl task failed unexpectedly (panic)",
                                 )))
                                 .await;
                         }
@@ -252,8 +253,10 @@ impl Crawl {
     }
 
     async fn fatal(&self, what: &str, error: &GraphError) {
-        self.send(Err(SourceError(format!("Listing {what} failed: {error}"))))
-            .await;
+        self.send(Err(
+            SourceError::from(error.clone()).context(format!("Listing {what} failed"))
+        ))
+        .await;
     }
 
     /// Sub-listing failure policy: credentials → fatal; anything else, a 404 included → incomplete part.
@@ -790,7 +793,7 @@ impl Crawl {
                         }))
                     }
                     Err(GraphError::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(SourceError(format!("downloading {name}: {e}"))),
+                    Err(e) => Err(SourceError::from(e).context(format!("downloading {name}"))),
                 }
             }
             .boxed(),

@@ -28,7 +28,7 @@ use super::hosts::DownloadHosts;
 use crate::net::body::{read_capped, BodyError};
 use crate::net::Outbound;
 use crate::retry::Backoff;
-use crate::sync::source::ApiUsage;
+use crate::source::ApiUsage;
 
 /// Endpoint classes with separate request budgets (Microsoft throttles per service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -14,13 +14,38 @@ mod source;
 
 pub use source::{TeamsFactory, TeamsSource};
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
 use self::auth::AuthMethod;
+use crate::config::Config;
 use crate::es::configuration::SchemaMigration;
+use crate::net::Outbound;
+use crate::source::{SourceError, SourceFactory, SourceInfo};
 
 pub const SERVICE_TYPE: &str = "microsoft_teams";
 pub const DISPLAY_NAME: &str = "Microsoft Teams";
+
+/// The Teams source's registry entry.
+pub const SOURCE: SourceInfo = SourceInfo {
+    service_type: SERVICE_TYPE,
+    display_name: DISPLAY_NAME,
+    default_configuration,
+    features,
+    schema_migrations,
+    factory: service_factory,
+};
+
+/// The factory the service runs (see [`TeamsFactory::for_service`]); a bad `graph.ca_certs` file stops the start.
+fn service_factory(
+    config: &Config,
+    outbound: &Outbound,
+) -> Result<Arc<dyn SourceFactory>, SourceError> {
+    let factory = TeamsFactory::for_service(config, outbound)
+        .map_err(|e| SourceError::configuration(e.to_string()))?;
+    Ok(Arc::new(factory))
+}
 
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
 pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com";
@@ -144,7 +169,7 @@ pub fn default_configuration() -> Value {
     accept["value"] = json!(false);
     accept["ui_restrictions"] = json!(["advanced"]);
     accept["tooltip"] = json!("A full sync that would delete more than service.delete_guard_share of the index deletes nothing. Turn this on to let the next full sync delete anyway; it turns itself off after that sync.");
-    map.insert(crate::sync::source::ACCEPT_LARGE_DELETION.into(), accept);
+    map.insert(crate::source::ACCEPT_LARGE_DELETION.into(), accept);
     Value::Object(map)
 }
 

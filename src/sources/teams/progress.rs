@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::sync::source::ApiUsage;
+use crate::source::ApiUsage;
 
 /// How often a running crawl logs its progress (the sink's progress lines use the same period).
 pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);

@@ -7,16 +7,18 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde_json::{Map, Value};
 
-use super::auth::{AuthMethod, Credentials, TokenProvider};
+use super::auth::{AuthError, AuthMethod, Credentials, TokenProvider};
 use super::crawl;
-use super::graph::{GraphClient, GraphSettings, RateLimits};
+use super::graph::{GraphClient, GraphError, GraphSettings, RateLimits};
 use super::hosts::{check_endpoint, check_tenant_id, DownloadHosts, Endpoint};
 use super::progress::PROGRESS_EVERY;
 use super::{DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
 use crate::config::{AllowedHost, Config};
 use crate::net::{Outbound, TrustError};
 use crate::secret::Secret;
-use crate::sync::source::{ApiUsage, Source, SourceError, SourceEvent, SourceFactory, SyncKind};
+use crate::source::{
+    ApiUsage, ErrorKind, Source, SourceError, SourceEvent, SourceFactory, SyncKind,
+};
 
 /// Builds Teams sources. `override_url` is the reference's `OVERRIDE_URL` test hook (spec §10.9): Graph paths,
 /// the token authority and the app-only scope all move to that URL. `allowed_hosts` (`graph.allowed_hosts`) are
@@ -76,7 +78,7 @@ impl TeamsFactory {
         };
         let method_text = text("auth_method");
         let method = AuthMethod::parse(&method_text).ok_or_else(|| {
-            SourceError(format!(
+            SourceError::configuration(format!(
                 "Configuration field `auth_method` has an unknown value `{method_text}` (expected one of: {})",
                 AuthMethod::VALUES.join(", ")
             ))
@@ -100,7 +102,7 @@ impl TeamsFactory {
             .map(|(key, label)| format!("`{key}` ({label})"))
             .collect();
         if !missing.is_empty() {
-            return Err(SourceError(format!(
+            return Err(SourceError::configuration(format!(
                 "Configuration field(s) {} must be set for authentication method `{}`",
                 missing.join(", "),
                 AuthMethod::VALUES[method as usize]
@@ -114,12 +116,13 @@ impl TeamsFactory {
                 v.trim_end_matches('/').to_string()
             }
         };
-        check_tenant_id(&text("tenant_id")).map_err(SourceError)?;
+        check_tenant_id(&text("tenant_id")).map_err(SourceError::configuration)?;
         let (graph_url, login_url, resource, download_hosts) = match &self.override_url {
             Some(url) => {
                 // The operator's test hook serves everything, downloads included.
-                let parsed = url::Url::parse(url)
-                    .map_err(|e| SourceError(format!("OVERRIDE_URL is not a URL: {e}")))?;
+                let parsed = url::Url::parse(url).map_err(|e| {
+                    SourceError::configuration(format!("OVERRIDE_URL is not a URL: {e}"))
+                })?;
                 let mut allowed = self.allowed_hosts.clone();
                 allowed.extend(AllowedHost::parse(&parsed.origin().ascii_serialization()));
                 let downloads = DownloadHosts::for_graph(&parsed, &allowed);
@@ -128,17 +131,18 @@ impl TeamsFactory {
             None => {
                 let graph_url = configured("graph_url", DEFAULT_GRAPH_URL);
                 let graph = check_endpoint(Endpoint::Graph, &graph_url, &self.allowed_hosts)
-                    .map_err(SourceError)?;
+                    .map_err(SourceError::configuration)?;
                 let login_url = configured("login_url", DEFAULT_LOGIN_URL);
                 check_endpoint(Endpoint::Login, &login_url, &self.allowed_hosts)
-                    .map_err(SourceError)?;
+                    .map_err(SourceError::configuration)?;
                 let resource = graph.origin().ascii_serialization();
                 let downloads = DownloadHosts::for_graph(&graph, &self.allowed_hosts);
                 (graph_url, login_url, resource, downloads)
             }
         };
-        let limits = RateLimits::parse(&text("rate_limits"))
-            .map_err(|e| SourceError(format!("Configuration field `rate_limits`: {e}")))?;
+        let limits = RateLimits::parse(&text("rate_limits")).map_err(|e| {
+            SourceError::configuration(format!("Configuration field `rate_limits`: {e}"))
+        })?;
         // A `list` field casts to an array of names; a plain string (the API, a test) is split on commas.
         let type_names: Vec<String> = match values.get("document_types") {
             Some(Value::Array(items)) => items
@@ -150,8 +154,9 @@ impl TeamsFactory {
                 .map(str::to_string)
                 .collect(),
         };
-        let types = crawl::DocTypes::parse(type_names.iter().map(String::as_str))
-            .map_err(|e| SourceError(format!("Configuration field `document_types`: {e}")))?;
+        let types = crawl::DocTypes::parse(type_names.iter().map(String::as_str)).map_err(|e| {
+            SourceError::configuration(format!("Configuration field `document_types`: {e}"))
+        })?;
         let credentials = Credentials {
             method,
             tenant_id: text("tenant_id"),
@@ -181,11 +186,12 @@ impl TeamsFactory {
             .timeout(settings.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| SourceError(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                SourceError::configuration(format!("cannot build the HTTP client: {e}"))
+            })?;
         let tokens = TokenProvider::new(http, credentials, &login_url, &resource)
-            .map_err(|e| SourceError(e.to_string()))?;
-        let graph =
-            GraphClient::new(settings, Arc::new(tokens)).map_err(|e| SourceError(e.to_string()))?;
+            .map_err(SourceError::from)?;
+        let graph = GraphClient::new(settings, Arc::new(tokens)).map_err(SourceError::from)?;
         Ok(TeamsSource {
             graph: Arc::new(graph),
             app_only: method.app_only(),
@@ -203,7 +209,7 @@ impl SourceFactory for TeamsFactory {
         values: &Map<String, Value>,
     ) -> Result<Box<dyn Source>, SourceError> {
         if service_type != SERVICE_TYPE {
-            return Err(SourceError(format!(
+            return Err(SourceError::configuration(format!(
                 "this service has no source for service type `{service_type}` (it runs `{SERVICE_TYPE}`)"
             )));
         }
@@ -238,7 +244,7 @@ impl Source for TeamsSource {
             .get_json(path, true)
             .await
             .map(|_| ())
-            .map_err(|e| SourceError(e.to_string()))
+            .map_err(SourceError::from)
     }
 
     fn docs(
@@ -260,6 +266,33 @@ impl Source for TeamsSource {
     }
 }
 
+impl From<AuthError> for SourceError {
+    fn from(e: AuthError) -> Self {
+        let kind = match &e {
+            AuthError::Rejected(_) => ErrorKind::Auth,
+            AuthError::Unavailable { .. } => ErrorKind::Transient,
+            AuthError::Untrusted { .. } => ErrorKind::Failed,
+            AuthError::Config(_) => ErrorKind::Configuration,
+        };
+        SourceError::new(kind, e.to_string())
+    }
+}
+
+/// Graph's failures as the engine sees them. `Failed` is what is left after the client's own retries.
+impl From<GraphError> for SourceError {
+    fn from(e: GraphError) -> Self {
+        let kind = match &e {
+            GraphError::Forbidden { .. } => ErrorKind::Permission,
+            GraphError::NotFound { .. } => ErrorKind::NotFound,
+            GraphError::Unauthorized { .. } => ErrorKind::Auth,
+            GraphError::Auth(auth) => return SourceError::from(auth.clone()),
+            GraphError::Failed { .. } => ErrorKind::Transient,
+            GraphError::ForeignHost { .. } => ErrorKind::Failed,
+        };
+        SourceError::new(kind, e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -274,7 +307,7 @@ mod tests {
     }
 
     fn error(factory: &TeamsFactory, pairs: &[(&str, &str)]) -> String {
-        factory.build(&values(pairs)).err().expect("an error").0
+        factory.build(&values(pairs)).err().expect("an error").to_string()
     }
 
     const DELEGATED: &[(&str, &str)] = &[
@@ -393,6 +426,6 @@ mod tests {
             .create("jira", &values(DELEGATED))
             .err()
             .unwrap();
-        assert!(e.0.contains("`jira`"));
+        assert!(e.to_string().contains("`jira`"));
     }
 }
