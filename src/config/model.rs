@@ -249,3 +249,16 @@ impl Default for ExtractionServiceConfig {
         }
     }
 }
+
+/// Job-runner timings config.yml does not expose (tests shorten them through `RunnerTiming`).
+pub mod runner_defaults {
+    use std::time::Duration;
+
+    /// How often a running job is checked for cancellation (the reference checks every 5 s; checking more often
+    /// keeps "cancel" prompt for a few cheap GETs).
+    pub const WATCH_EVERY: Duration = Duration::from_secs(2);
+    /// How often a running job's counters and `last_seen` are written.
+    pub const REPORT_EVERY: Duration = Duration::from_secs(10);
+    /// How long the engine may take to wind down after it was told to stop.
+    pub const STOP_GRACE: Duration = Duration::from_secs(5);
+}

@@ -7,6 +7,7 @@
 //!   of those variables is switched off, so nothing else decides.
 
 pub mod body;
+pub mod probe;
 mod proxy;
 mod trust;
 

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::es::{ClusterInfo, CreateOutcome, EsClient, EsError, CONNECTORS_INDEX, JOBS_INDEX};
+use crate::net::probe::{self, Probe};
 use crate::net::Outbound;
 use crate::retry::Backoff;
 
@@ -191,22 +192,14 @@ fn parse_version(number: &str) -> Option<(u64, u64)> {
 /// `GET {host}/ping/` with a 5 s timeout; the result is only logged (the reference does the same).
 async fn ping_extraction_service(host: &str, outbound: &Outbound) {
     let url = format!("{}/ping/", host.trim_end_matches('/'));
-    let client = match outbound
-        .client_builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            return tracing::warn!("Cannot build an HTTP client for the extraction service: {e}")
+    match probe::get(outbound, &url, Duration::from_secs(5)).await {
+        Probe::Answered(status) if (200..300).contains(&status) => {
+            tracing::info!(%url, "Extraction service is reachable")
         }
-    };
-    match client.get(&url).send().await {
-        Ok(r) if r.status().is_success() => tracing::info!(%url, "Extraction service is reachable"),
-        Ok(r) => {
-            tracing::warn!(%url, status = r.status().as_u16(), "Extraction service answered with an error")
+        Probe::Answered(status) => {
+            tracing::warn!(%url, status, "Extraction service answered with an error")
         }
-        Err(e) => tracing::warn!(%url, "Extraction service is not reachable: {e}"),
+        Probe::Unreachable(e) => tracing::warn!(%url, "Extraction service is not reachable: {e}"),
     }
 }
 

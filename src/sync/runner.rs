@@ -16,15 +16,16 @@ use tracing::Instrument;
 
 use super::{rules, SyncContext, SyncEngine, SyncError, SyncOutcome, SyncStats};
 use crate::clock::Clock;
+use crate::config::model::runner_defaults;
 use crate::config::Config;
 use crate::es::store::occ_retry;
 use crate::es::{time, Connector, ConnectorProtocol, EsError, JobStatus, JobType, SyncJob};
 use crate::source::Registry;
 
-/// How often a running job is checked for cancellation and how often its counters are pushed.
+/// How often a running job is checked for cancellation and how often its counters are pushed (defaults:
+/// `config::model::runner_defaults`).
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerTiming {
-    /// The reference checks every 5 s; checking more often keeps "cancel" prompt for a few cheap GETs.
     pub watch_every: Duration,
     pub report_every: Duration,
     /// How long the engine may take to wind down after it was told to stop.
@@ -34,9 +35,9 @@ pub struct RunnerTiming {
 impl Default for RunnerTiming {
     fn default() -> Self {
         RunnerTiming {
-            watch_every: Duration::from_secs(2),
-            report_every: Duration::from_secs(10),
-            stop_grace: Duration::from_secs(5),
+            watch_every: runner_defaults::WATCH_EVERY,
+            report_every: runner_defaults::REPORT_EVERY,
+            stop_grace: runner_defaults::STOP_GRACE,
         }
     }
 }
@@ -308,7 +309,17 @@ impl Runner {
                 warning: outcome.warning,
                 connector_update: outcome.connector_update,
             },
-            Err(e) => Ending::Failed(self.describe(job, &e)),
+            Err(e) => {
+                if let SyncError::Source(source) = &e {
+                    // The kind tells an operator (and the log pipeline) a permission gap from a network blip.
+                    tracing::warn!(
+                        error_kind = source.kind().as_str(),
+                        retryable = source.is_retryable(),
+                        "The source failed: {source}"
+                    );
+                }
+                Ending::Failed(self.describe(job, &e))
+            }
         }
     }
 
