@@ -18,8 +18,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::cron::CronSchedule;
 use super::{supported_connectors, Context, ServiceError};
+use crate::cron::CronSchedule;
 use crate::es::configuration;
 use crate::es::protocol::ValidationState;
 use crate::es::store::occ_retry;
