@@ -6,6 +6,7 @@ pub mod config;
 pub mod cron;
 pub mod es;
 pub mod extract;
+pub mod lock;
 pub mod logging;
 pub mod net;
 pub mod pyvalue;

@@ -96,10 +96,7 @@ async fn handle(
     let Some(connector) = occ_retry(|| prepare(ctx, &id)).await? else {
         return Ok(());
     };
-    let first_sight = checked_in
-        .lock()
-        .map(|mut s| s.insert(id.clone()))
-        .unwrap_or(true);
+    let first_sight = crate::lock::lock(checked_in).insert(id.clone());
     let heartbeat =
         chrono::Duration::from_std(ctx.config.service.heartbeat.get()).unwrap_or_default();
     let stale = connector
