@@ -8,6 +8,7 @@ use super::{CronSchedule, ValueSet, MAX_YEAR, MIN_YEAR};
 /// Each search step moves to a later month, day, hour or minute and a matching day resolves in a few steps,
 /// so 130 years × 12 months stays far below this; it only guards against a logic error ever looping.
 const MAX_SEARCH_STEPS: u32 = 20_000;
+/// Quartz weekday numbers (1 = Sunday) of the weekend, for `W`.
 const SATURDAY: u32 = 7;
 const SUNDAY: u32 = 1;
 
