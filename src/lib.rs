@@ -3,8 +3,10 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod cron;
 pub mod es;
 pub mod extract;
+pub mod lock;
 pub mod logging;
 pub mod net;
 pub mod pyvalue;

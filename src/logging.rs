@@ -378,7 +378,7 @@ mod tests {
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
+            crate::lock::lock(&self.0).extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -391,7 +391,7 @@ mod tests {
         let writer = buf.clone();
         let subscriber = subscriber(EnvFilter::new("debug"), format, move || writer.clone());
         tracing::subscriber::with_default(subscriber, emit);
-        let out = buf.0.lock().unwrap().clone();
+        let out = crate::lock::lock(&buf.0).clone();
         String::from_utf8(out).unwrap()
     }
 

@@ -535,7 +535,7 @@ mod tests {
         let calls = Mutex::new(Vec::new());
         let outcome = retry_items(ops, &policy(max_retries), |batch| {
             let ids: Vec<String> = batch.iter().map(|o| o.id().to_string()).collect();
-            let mut calls = calls.lock().unwrap();
+            let mut calls = crate::lock::lock(&calls);
             let attempt = calls.len();
             calls.push((ids.clone(), Instant::now()));
             let results = ids.iter().map(|id| answer(id, attempt)).collect();

@@ -2,6 +2,7 @@ use std::time::{Duration, Instant};
 
 use lopdf::{dictionary, Document, Object, ObjectId, Stream};
 
+use super::syntax::CMap;
 use super::*;
 
 fn limits() -> Limits {

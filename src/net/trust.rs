@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use crate::config::CertStoreEnv;
+use crate::lock::lock;
 
 /// A CA file named in config.yml that cannot be used. `key` is the config key that named it.
 #[derive(Debug, thiserror::Error)]
@@ -88,10 +89,7 @@ fn usable_as_root(cert: &CertificateDer<'_>) -> Result<(), rustls::Error> {
 pub fn os_roots(store: &CertStoreEnv) -> Arc<[CertificateDer<'static>]> {
     type Cache = Mutex<HashMap<CertStoreEnv, Arc<[CertificateDer<'static>]>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Cache::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut cache = lock(CACHE.get_or_init(Cache::default));
     cache
         .entry(store.clone())
         .or_insert_with(|| load_os_roots(store))

@@ -102,7 +102,7 @@ async fn poll(
     let (query, sort) = queries::runnable_jobs(&ids, kind.job_types());
     let store = ctx.protocol.store();
     for job in store.search_jobs(query, Some(sort)).await? {
-        if running.lock().map(|r| r.contains(&job.id)).unwrap_or(true) {
+        if crate::lock::lock(running).contains(&job.id) {
             continue;
         }
         let service_type = job
@@ -138,18 +138,14 @@ async fn poll(
             tracing::debug!("All {} slots busy; remaining jobs wait", kind.name());
             break;
         };
-        if let Ok(mut r) = running.lock() {
-            r.insert(job.id.clone());
-        }
+        crate::lock::lock(running).insert(job.id.clone());
         let runner = ctx.runner();
         let running = running.clone();
         let shutdown = shutdown.clone();
         tasks.spawn(async move {
             let id = job.id.clone();
             runner.run(job, &shutdown).await;
-            if let Ok(mut r) = running.lock() {
-                r.remove(&id);
-            }
+            crate::lock::lock(&running).remove(&id);
             drop(permit);
         });
     }

@@ -4,7 +4,6 @@
 
 pub mod budget;
 pub mod cleanup;
-pub mod cron;
 pub mod executor;
 pub mod preflight;
 pub mod scheduler;

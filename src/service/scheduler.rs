@@ -18,8 +18,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::cron::CronSchedule;
 use super::{supported_connectors, Context, ServiceError};
+use crate::cron::CronSchedule;
 use crate::es::configuration;
 use crate::es::protocol::ValidationState;
 use crate::es::store::occ_retry;
@@ -95,10 +95,7 @@ async fn handle(
     let Some(connector) = occ_retry(|| prepare(ctx, &id)).await? else {
         return Ok(());
     };
-    let first_sight = checked_in
-        .lock()
-        .map(|mut s| s.insert(id.clone()))
-        .unwrap_or(true);
+    let first_sight = crate::lock::lock(checked_in).insert(id.clone());
     let heartbeat =
         chrono::Duration::from_std(ctx.config.service.heartbeat.get()).unwrap_or_default();
     let stale = connector

@@ -349,7 +349,7 @@ impl Crawl {
                 }
             };
             let fresh: Vec<Value> = {
-                let mut seen = self.chats_seen.lock().unwrap_or_else(|p| p.into_inner());
+                let mut seen = crate::lock::lock(&self.chats_seen);
                 chats
                     .into_iter()
                     .filter(|c| {
@@ -439,16 +439,13 @@ impl Crawl {
     /// The sender's "Microsoft Teams Chat Files" folder, looked up once per sender per sync (the reference did
     /// two lookups per attachment), then one `$filter` by name per attachment — the reference's ids.
     async fn chat_attachment(&self, sender: &str, name: &str, members: &str) {
-        let first_time = self
-            .attachments_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let first_time = crate::lock::lock(&self.attachments_seen)
             .insert((sender.to_string(), name.to_string()));
         if !first_time {
             return;
         }
         let cell = {
-            let mut cache = self.chat_files.lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = crate::lock::lock(&self.chat_files);
             cache.entry(sender.to_string()).or_default().clone()
         };
         let folder = cell

@@ -109,7 +109,7 @@ mod tests {
     struct Lines(Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Lines {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
+            crate::lock::lock(&self.0).extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -138,7 +138,7 @@ mod tests {
         let reporting = report(&progress, &usage, PROGRESS_EVERY);
         // 25 s of (paused, auto-advancing) time: ticks at 10 s and 20 s.
         let _ = tokio::time::timeout(Duration::from_secs(25), reporting).await;
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = String::from_utf8(crate::lock::lock(&lines.0).clone()).unwrap();
         let parsed: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
