@@ -132,20 +132,38 @@ fn code_mentions(rel: &str, needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// The code lines under `src/<dir>` (for each of `dirs`, or all of `src/` when empty) that mention any of
+/// `needles`, skipping files whose path starts with one of `except`.
+fn mentions(dirs: &[&str], except: &[&str], needles: &[&str]) -> Vec<String> {
+    let roots: Vec<PathBuf> = if dirs.is_empty() {
+        vec![root().join("src")]
+    } else {
+        dirs.iter().map(|d| root().join("src").join(d)).collect()
+    };
+    roots
+        .iter()
+        .flat_map(|dir| rust_files(dir))
+        .filter(|rel| !except.iter().any(|e| rel.starts_with(e)))
+        .flat_map(|rel| {
+            needles
+                .iter()
+                .flat_map(|needle| code_mentions(&rel, needle))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[test]
 fn the_sync_engine_and_the_service_loops_never_import_a_source() {
-    let mut offenders = Vec::new();
-    for dir in ["sync", "service"] {
-        for rel in rust_files(&root().join("src").join(dir)) {
-            for needle in [
-                "crate::sources",
-                "super::sources",
-                "elastic_ingest::sources",
-            ] {
-                offenders.extend(code_mentions(&rel, needle));
-            }
-        }
-    }
+    let offenders = mentions(
+        &["sync", "service"],
+        &[],
+        &[
+            "crate::sources",
+            "super::sources",
+            "elastic_ingest::sources",
+        ],
+    );
     assert!(
         offenders.is_empty(),
         "src/sync and src/service must reach sources only through crate::source (the registry main hands in):\n{}",
@@ -155,14 +173,11 @@ fn the_sync_engine_and_the_service_loops_never_import_a_source() {
 
 #[test]
 fn sources_never_import_the_engine_or_the_loops() {
-    let mut offenders = Vec::new();
-    for dir in ["source", "sources"] {
-        for rel in rust_files(&root().join("src").join(dir)) {
-            for needle in ["crate::sync", "crate::service", "crate::admin"] {
-                offenders.extend(code_mentions(&rel, needle));
-            }
-        }
-    }
+    let offenders = mentions(
+        &["source", "sources"],
+        &[],
+        &["crate::sync", "crate::service", "crate::admin"],
+    );
     assert!(
         offenders.is_empty(),
         "sources implement crate::source and know neither the engine nor the loops:\n{}",
@@ -172,16 +187,11 @@ fn sources_never_import_the_engine_or_the_loops() {
 
 #[test]
 fn only_config_reads_the_environment() {
-    let offenders: Vec<String> = rust_files(&root().join("src"))
-        .into_iter()
-        .filter(|rel| !rel.starts_with("config/"))
-        .flat_map(|rel| {
-            ["env::var", "env::vars", "env::set_var"]
-                .into_iter()
-                .flat_map(move |needle| code_mentions(&rel, needle))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let offenders = mentions(
+        &[],
+        &["config/"],
+        &["env::var", "env::vars", "env::set_var"],
+    );
     assert!(
         offenders.is_empty(),
         "only src/config/ reads environment variables:\n{}",
