@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod es;
 pub mod extract;
+pub mod html_entities;
 pub mod logging;
 pub mod net;
 pub mod pyvalue;
