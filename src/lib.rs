@@ -6,6 +6,7 @@ pub mod config;
 pub mod cron;
 pub mod es;
 pub mod extract;
+pub mod html_entities;
 pub mod lock;
 pub mod logging;
 pub mod net;

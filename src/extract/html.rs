@@ -1,10 +1,11 @@
 //! Markup (.html .aspx .svg .xml, Teams chat message bodies) → visible text. A small tolerant tokenizer, not a
 //! parser: no tree, no stack, no recursion, so malformed or hostile input costs one linear pass. DOCTYPE
-//! declarations are skipped whole and only a fixed set of named entities is known, so entity bombs
+//! declarations are skipped whole and only a fixed set of named entities (`crate::html_entities`) is known, so entity bombs
 //! ("billion laughs") never expand. Block elements become line breaks, table cells tabs.
 
 use super::text::{cap, decode, note_cut, note_deadline};
 use super::{Extracted, Limits, Skip};
+use crate::html_entities;
 
 /// Tokens handled between deadline checks.
 const DEADLINE_EVERY: usize = 1024;
@@ -239,7 +240,7 @@ fn tag_len(rest: &str) -> usize {
     rest.len()
 }
 
-/// Decodes the common named entities and numeric references; anything else is kept verbatim.
+/// Decodes the HTML 4 named entities and numeric references; anything else is kept verbatim.
 fn decode_entities(raw: &str) -> std::borrow::Cow<'_, str> {
     if !raw.contains('&') {
         return raw.into();
@@ -267,32 +268,16 @@ fn decode_entities(raw: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// A reference's text between `&` and `;`: `#…`/`#x…` numeric, else a named entity (both as `html_entities` maps
+/// them, the table Teams message bodies use too).
 fn entity(name: &str) -> Option<char> {
-    if let Some(num) = name.strip_prefix('#') {
-        let code = match num.strip_prefix(['x', 'X']) {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => num.parse::<u32>().ok()?,
-        };
-        return Some(
-            char::from_u32(code)
-                .filter(|&c| c != '\0')
-                .unwrap_or('\u{FFFD}'),
-        );
+    match name.strip_prefix('#') {
+        Some(num) => match num.strip_prefix(['x', 'X']) {
+            Some(hex) => html_entities::numeric(hex, 16),
+            None => html_entities::numeric(num, 10),
+        },
+        None => html_entities::named(name),
     }
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{A0}',
-        "copy" => '©',
-        "reg" => '®',
-        "hellip" => '…',
-        "mdash" => '—',
-        "ndash" => '–',
-        _ => return None,
-    })
 }
 
 /// Output with HTML whitespace rules: runs of whitespace collapse to one space, line breaks come from markup.
@@ -446,6 +431,15 @@ mod tests {
         assert_eq!(
             text("&#xFFFFFFFF; &#0; &#99999999999;"),
             "\u{FFFD} \u{FFFD} &#99999999999;"
+        );
+    }
+
+    #[test]
+    fn entities_are_the_shared_html4_table() {
+        // The same table and numeric rule as Teams message bodies (`crate::html_entities`).
+        assert_eq!(
+            text("<p>caf&eacute; &Omega;&thetasym; &#65;&#x42;&#X43; &#+65; &#x; &#xD800;</p>"),
+            "café Ωϑ ABC &#+65; &#x; \u{FFFD}"
         );
     }
 

@@ -1,7 +1,8 @@
 //! Graph objects → the documents the reference indexes (spec §10.8). Pure functions over `serde_json::Value`: the
-//! crawl fetches, these shape. Field names and values are a compatibility contract (users keep their indices), so
-//! every field is the reference's, copied verbatim (a missing Graph field becomes `null`, as Python's `dict.get`
-//! gives `None`), and a missing string becomes `""` only where the reference defaults it.
+//! crawl fetches, these shape, reading each Graph object through its `model` struct (parsed once per call).
+//! Field names and values are a compatibility contract (users keep their indices), so every field is the
+//! reference's, copied verbatim (a missing Graph field becomes `null`, as Python's `dict.get` gives `None`),
+//! and a missing string becomes `""` only where the reference defaults it.
 //!
 //! Deviations from the reference (README cites these):
 //! 1. A `Channel Meeting` always has `_id` = its callId, even without a callEnded event (its `_timestamp` is then
@@ -21,6 +22,10 @@ use serde_json::{Map, Value};
 use crate::pyvalue::truthy;
 
 use super::html_text::html_to_text;
+use super::model::{
+    parse, Chat, DriveItem, Event, EventDetail, Group, IdentitySet, Message, Named, OnlineMeeting,
+    Recurrence, Tab, User,
+};
 
 pub type Doc = Map<String, Value>;
 
@@ -64,8 +69,11 @@ const CONTENT_VERSION_SPAN: u64 = 1_000_000_000;
 
 /// `displayName`s of `chat.members` that are non-empty, joined with "," (no space).
 pub fn chat_members(chat: &Value) -> String {
-    let names: Vec<&str> = items(&chat["members"])
-        .filter_map(|member| member["displayName"].as_str())
+    let chat: Chat = parse(chat);
+    let names: Vec<&str> = chat
+        .members
+        .iter()
+        .filter_map(|member| member.display_name)
         .filter(|name| !name.is_empty())
         .collect();
     names.join(",")
@@ -73,67 +81,79 @@ pub fn chat_members(chat: &Value) -> String {
 
 /// None when the message is skipped (deletedDateTime set, messageType contains "unknownFutureValue", empty text).
 pub fn chat_message(chat: &Value, members: &str, message: &Value) -> Option<Doc> {
-    let text = message_text(message)?;
-    let title = if truthy(&chat["topic"]) {
-        chat["topic"].clone()
+    let message: Message = parse(message);
+    let text = message_text(&message)?;
+    let chat: Chat = parse(chat);
+    let title = if truthy(&chat.topic) {
+        chat.topic
     } else {
         Value::from(members)
     };
-    let mut doc = typed(USER_CHAT_MESSAGES);
-    copy(&mut doc, "_id", message, "id");
-    copy(&mut doc, "_timestamp", message, "lastModifiedDateTime");
-    copy(&mut doc, "creation_time", message, "createdDateTime");
-    copy(&mut doc, "webUrl", chat, "webUrl");
-    doc.insert("title".into(), title);
-    copy(&mut doc, "chatType", chat, "chatType");
-    doc.insert("sender".into(), sender(message));
-    doc.insert("message".into(), Value::from(text));
-    Some(doc)
+    let sender = sender(&message.from);
+    let fields = [
+        ("_id", message.id),
+        ("_timestamp", message.last_modified_date_time),
+        ("creation_time", message.created_date_time),
+        ("webUrl", chat.web_url),
+        ("title", title),
+        ("chatType", chat.chat_type),
+        ("sender", sender),
+        ("message", Value::from(text)),
+    ];
+    Some(typed(USER_CHAT_MESSAGES, fields))
 }
 
 /// Some when message.eventDetail is a callRecordingEventMessageDetail whose callRecordingUrl contains
 /// ".sharepoint.com".
 pub fn chat_recording(message: &Value) -> Option<Doc> {
-    let event = &message["eventDetail"];
-    if event["@odata.type"].as_str() != Some(CALL_RECORDING) {
+    let message: Message = parse(message);
+    let event: EventDetail = parse(&message.event_detail);
+    if event.odata_type != Some(CALL_RECORDING) {
         return None;
     }
-    let url = event["callRecordingUrl"]
-        .as_str()
+    let url = event
+        .call_recording_url
         .filter(|url| url.contains(SHAREPOINT_HOST))?;
-    let mut doc = typed(USER_CHAT_MEETING_RECORDING);
-    copy(&mut doc, "_id", event, "callId");
-    copy(&mut doc, "title", event, "callRecordingDisplayName");
-    doc.insert("url".into(), Value::from(url));
-    copy(&mut doc, "_timestamp", message, "lastModifiedDateTime");
-    Some(doc)
+    let fields = [
+        ("_id", event.call_id),
+        ("title", event.call_recording_display_name),
+        ("url", Value::from(url)),
+        ("_timestamp", message.last_modified_date_time),
+    ];
+    Some(typed(USER_CHAT_MEETING_RECORDING, fields))
 }
 
 /// A tab of a chat; its `_timestamp` is the chat's `lastUpdatedDateTime`.
 pub fn chat_tab(chat: &Value, members: &str, tab: &Value) -> Doc {
-    let mut doc = typed(USER_CHAT_TABS);
-    copy(&mut doc, "url", &tab["configuration"], "websiteUrl");
-    copy(&mut doc, "_timestamp", chat, "lastUpdatedDateTime");
-    doc.insert("members".into(), Value::from(members));
-    copy(&mut doc, "_id", tab, "id");
-    copy(&mut doc, "title", tab, "displayName");
-    doc
+    let tab: Tab = parse(tab);
+    let chat: Chat = parse(chat);
+    let fields = [
+        ("url", tab.configuration.website_url),
+        ("_timestamp", chat.last_updated_date_time),
+        ("members", Value::from(members)),
+        ("_id", tab.id),
+        ("title", tab.display_name),
+    ];
+    typed(USER_CHAT_TABS, fields)
 }
 
 /// The reference attachments of a message worth resolving: (sender user id, attachment name) for each attachment
 /// with non-empty name and contentType == "reference", only when message.from.user is set (and the message is not
 /// deleted).
 pub fn chat_attachment_refs(message: &Value) -> Vec<(String, String)> {
-    let user = &message["from"]["user"];
-    if truthy(&message["deletedDateTime"]) || !truthy(user) {
+    let message: Message = parse(message);
+    let user = &message.from.user;
+    if truthy(&message.deleted_date_time) || !truthy(user) {
         return Vec::new();
     }
-    let Some(sender_id) = user["id"].as_str().filter(|id| !id.is_empty()) else {
+    let Some(sender_id) = parse::<User>(user).id.filter(|id| !id.is_empty()) else {
         return Vec::new();
     };
-    items(&message["attachments"])
-        .filter(|attachment| attachment["contentType"].as_str() == Some("reference"))
-        .filter_map(|attachment| attachment["name"].as_str())
+    message
+        .attachments
+        .iter()
+        .filter(|attachment| attachment.content_type == Some("reference"))
+        .filter_map(|attachment| attachment.name)
         .filter(|name| !name.is_empty())
         .map(|name| (sender_id.to_string(), name.to_string()))
         .collect()
@@ -141,149 +161,168 @@ pub fn chat_attachment_refs(message: &Value) -> Vec<(String, String)> {
 
 /// A driveItem found for one of [`chat_attachment_refs`] in the sender's "Microsoft Teams Chat Files".
 pub fn chat_attachment(members: &str, item: &Value) -> Doc {
-    let mut doc = typed(USER_CHAT_ATTACHMENT);
-    doc.insert("members".into(), Value::from(members));
-    drive_item_fields(&mut doc, item);
+    let mut doc = typed(USER_CHAT_ATTACHMENT, [("members", Value::from(members))]);
+    put(&mut doc, drive_item_fields(item));
     doc
 }
 
 /// None for null events and isCancelled == true.
 pub fn meeting(event: &Value) -> Option<Doc> {
-    if !event.is_object() || truthy(&event["isCancelled"]) {
+    if !event.is_object() {
         return None;
     }
-    let attendees: Vec<Value> = items(&event["attendees"])
+    let event: Event = parse(event);
+    if truthy(&event.is_cancelled) {
+        return None;
+    }
+    let attendees: Vec<Value> = event
+        .attendees
+        .iter()
         .map(|attendee| {
-            let address = &attendee["emailAddress"];
+            let address = &attendee.email_address;
             Value::from(format!(
                 "{}({})",
-                py_str(&address["name"]),
-                py_str(&address["address"])
+                py_str(&address.name),
+                py_str(&address.address)
             ))
         })
         .collect();
-    let online_meeting_url = if truthy(&event["onlineMeeting"]) {
-        event["onlineMeeting"]["joinUrl"].clone()
+    let online_meeting_url = if truthy(&event.online_meeting) {
+        parse::<OnlineMeeting>(&event.online_meeting).join_url
     } else {
         Value::from("")
     };
-    let location: Vec<Value> = items(&event["locations"])
-        .map(|location| Value::from(py_str(&location["displayName"])))
+    let location: Vec<Value> = event
+        .locations
+        .iter()
+        .map(|location| Value::from(py_str(&location.display_name)))
         .collect();
-    let mut doc = typed(USER_MEETING);
-    doc.insert("attendees".into(), Value::Array(attendees));
-    doc.insert("online_meeting_url".into(), online_meeting_url);
-    copy(&mut doc, "description", event, "bodyPreview");
-    doc.insert("meeting_detail".into(), Value::from(meeting_detail(event)));
-    doc.insert("location".into(), Value::Array(location));
-    for (field, source) in [
-        ("_id", "id"),
-        ("creation_time", "createdDateTime"),
-        ("_timestamp", "lastModifiedDateTime"),
-        ("title", "subject"),
-        ("Cancelled_status", "isCancelled"),
-        ("web_link", "webLink"),
-        ("reminder", "isReminderOn"),
-        ("reminder_time", "reminderMinutesBeforeStart"),
-        ("categories", "categories"),
-        ("original_start_timezone", "originalStartTimeZone"),
-        ("original_end_timezone", "originalEndTimeZone"),
-    ] {
-        copy(&mut doc, field, event, source);
-    }
-    Some(doc)
+    let detail = detail(&event);
+    let fields = [
+        ("attendees", Value::Array(attendees)),
+        ("online_meeting_url", online_meeting_url),
+        ("description", event.body_preview),
+        ("meeting_detail", Value::from(detail)),
+        ("location", Value::Array(location)),
+        ("_id", event.id),
+        ("creation_time", event.created_date_time),
+        ("_timestamp", event.last_modified_date_time),
+        ("title", event.subject),
+        ("Cancelled_status", event.is_cancelled),
+        ("web_link", event.web_link),
+        ("reminder", event.is_reminder_on),
+        ("reminder_time", event.reminder_minutes_before_start),
+        ("categories", event.categories),
+        ("original_start_timezone", event.original_start_time_zone),
+        ("original_end_timezone", event.original_end_time_zone),
+    ];
+    Some(typed(USER_MEETING, fields))
 }
 
 /// The meeting's schedule or recurrence in words, exactly as the reference phrases it (spec §10.8), e.g.
 /// `Recurrence: Occurs Every 1 week on monday,wednesday starting 2023-08-01 until 2023-12-31 Organizer: Alex`.
 pub fn meeting_detail(event: &Value) -> String {
-    let organizer = py_str(&event["organizer"]["emailAddress"]["name"]);
-    let recurrence = &event["recurrence"];
-    if !truthy(recurrence) {
-        let start = meeting_time(&event["start"]["dateTime"]);
-        let end = meeting_time(&event["end"]["dateTime"]);
+    detail(&parse(event))
+}
+
+fn detail(event: &Event) -> String {
+    let organizer = py_str(&event.organizer.email_address.name);
+    if !truthy(&event.recurrence) {
+        let start = meeting_time(&event.start.date_time);
+        let end = meeting_time(&event.end.date_time);
         return format!("Schedule: {start} to {end} Organizer: {organizer}");
     }
-    let pattern = &recurrence["pattern"];
-    let range = &recurrence["range"];
-    let every = if truthy(&pattern["interval"]) {
-        py_str(&pattern["interval"])
+    let Recurrence { pattern, range } = parse(&event.recurrence);
+    let every = if truthy(&pattern.interval) {
+        py_str(&pattern.interval)
     } else {
         String::new()
     };
-    let weekdays: Vec<String> = items(&pattern["daysOfWeek"]).map(py_str).collect();
+    let weekdays: Vec<String> = items(&pattern.days_of_week).map(py_str).collect();
     let weekdays = weekdays.join(",");
-    let day = if truthy(&pattern["dayOfMonth"]) {
-        format!("on day {}", py_str(&pattern["dayOfMonth"]))
+    let day = if truthy(&pattern.day_of_month) {
+        format!("on day {}", py_str(&pattern.day_of_month))
     } else {
-        format!("on {} {weekdays}", py_str(&pattern["index"]))
+        format!("on {} {weekdays}", py_str(&pattern.index))
     };
-    let days = match pattern["type"].as_str().unwrap_or("") {
+    let days = match pattern.kind.unwrap_or("") {
         "daily" => format!("{every} day"),
         "absoluteYearly" | "relativeYearly" => {
-            format!("year {day} of {}", month_name(&pattern["month"]))
+            format!("year {day} of {}", month_name(&pattern.month))
         }
         "absoluteMonthly" | "relativeMonthly" => format!("{every} month {day}"),
         _ => format!("{every} week on {weekdays}"),
     };
-    let start = py_str(&range["startDate"]);
-    let date = if range["type"].as_str() == Some("noEnd") {
+    let start = py_str(&range.start_date);
+    let date = if range.kind == Some("noEnd") {
         start
     } else {
-        format!("{start} until {}", py_str(&range["endDate"]))
+        format!("{start} until {}", py_str(&range.end_date))
     };
     format!("Recurrence: Occurs Every {days} starting {date} Organizer: {organizer}")
 }
 
 /// A team, versioned by content (deviation 2).
 pub fn team(team: &Value) -> Doc {
-    let mut doc = typed(TEAMS);
-    copy(&mut doc, "_id", team, "id");
-    copy(&mut doc, "title", team, "displayName");
-    copy(&mut doc, "description", team, "description");
-    versioned(doc)
+    let team: Group = parse(team);
+    let fields = [
+        ("_id", team.id),
+        ("title", team.display_name),
+        ("description", team.description),
+    ];
+    versioned(typed(TEAMS, fields))
 }
 
 /// A channel of the team named `team_name`, versioned by content (deviation 2).
 pub fn channel(team_name: &str, channel: &Value) -> Doc {
-    let mut doc = typed(TEAM_CHANNEL);
-    doc.insert("team_name".into(), Value::from(team_name));
-    copy(&mut doc, "_id", channel, "id");
-    copy(&mut doc, "url", channel, "webUrl");
-    copy(&mut doc, "title", channel, "displayName");
-    copy(&mut doc, "description", channel, "description");
-    copy(&mut doc, "creation_time", channel, "createdDateTime");
-    versioned(doc)
+    let channel: Group = parse(channel);
+    let fields = [
+        ("team_name", Value::from(team_name)),
+        ("_id", channel.id),
+        ("url", channel.web_url),
+        ("title", channel.display_name),
+        ("description", channel.description),
+        ("creation_time", channel.created_date_time),
+    ];
+    versioned(typed(TEAM_CHANNEL, fields))
 }
 
 /// A tab of a channel, versioned by content (deviation 2).
 pub fn channel_tab(team_name: &str, channel_name: &str, tab: &Value) -> Doc {
-    let mut doc = typed(CHANNEL_TAB);
-    doc.insert("team_name".into(), Value::from(team_name));
-    doc.insert("channel_name".into(), Value::from(channel_name));
-    copy(&mut doc, "_id", tab, "id");
-    copy(&mut doc, "title", tab, "displayName");
-    copy(&mut doc, "url", tab, "webUrl");
-    versioned(doc)
+    let tab: Tab = parse(tab);
+    let fields = [
+        ("team_name", Value::from(team_name)),
+        ("channel_name", Value::from(channel_name)),
+        ("_id", tab.id),
+        ("title", tab.display_name),
+        ("url", tab.web_url),
+    ];
+    versioned(typed(CHANNEL_TAB, fields))
 }
 
 /// Top-level messages and replies alike: same skip rules as chat messages.
 pub fn channel_message(channel_name: &str, message: &Value) -> Option<Doc> {
-    let text = message_text(message)?;
-    let attached: Vec<&str> = items(&message["attachments"])
-        .filter_map(|attachment| attachment["name"].as_str())
+    let message: Message = parse(message);
+    let text = message_text(&message)?;
+    let attached: Vec<&str> = message
+        .attachments
+        .iter()
+        .filter_map(|attachment| attachment.name)
         .filter(|name| !name.is_empty())
         .collect();
-    let mut doc = typed(CHANNEL_MESSAGE);
-    doc.insert("sender".into(), sender(message));
-    doc.insert("channel".into(), Value::from(channel_name));
-    doc.insert("message".into(), Value::from(text));
-    doc.insert("attached_documents".into(), Value::from(attached.join(",")));
-    copy(&mut doc, "_id", message, "id");
-    copy(&mut doc, "url", message, "webUrl");
-    copy(&mut doc, "_timestamp", message, "lastModifiedDateTime");
-    copy(&mut doc, "creation_time", message, "createdDateTime");
-    Some(doc)
+    let attached = attached.join(",");
+    let sender = sender(&message.from);
+    let fields = [
+        ("sender", sender),
+        ("channel", Value::from(channel_name)),
+        ("message", Value::from(text)),
+        ("attached_documents", Value::from(attached)),
+        ("_id", message.id),
+        ("url", message.web_url),
+        ("_timestamp", message.last_modified_date_time),
+        ("creation_time", message.created_date_time),
+    ];
+    Some(typed(CHANNEL_MESSAGE, fields))
 }
 
 /// Collects call events from a channel message's replies (and the top-level message itself if it carries an
@@ -300,37 +339,41 @@ pub struct ChannelMeetings {
 impl ChannelMeetings {
     /// Called with every reply that is NOT emitted as a channel message and has an eventDetail.
     pub fn add(&mut self, reply: &Value) {
-        let event = &reply["eventDetail"];
-        if !truthy(event) {
+        let reply: Message = parse(reply);
+        if !truthy(&reply.event_detail) {
             return;
         }
-        let Some(call_id) = event["callId"].as_str().filter(|id| !id.is_empty()) else {
+        let event: EventDetail = parse(&reply.event_detail);
+        let Some(call_id) = event.call_id.as_str().filter(|id| !id.is_empty()) else {
             self.without_call_id += 1;
             return;
         };
         let at = *self.by_call.entry(call_id.to_string()).or_insert_with(|| {
-            let mut doc = typed(CHANNEL_MEETING);
-            doc.insert("_id".into(), Value::from(call_id));
-            self.docs.push(doc);
+            self.docs
+                .push(typed(CHANNEL_MEETING, [("_id", Value::from(call_id))]));
             self.docs.len() - 1
         });
         let doc = &mut self.docs[at];
-        match event["@odata.type"].as_str() {
+        let timestamp = &reply.last_modified_date_time;
+        match event.odata_type {
             Some(CALL_ENDED) => {
-                let participants: Vec<&str> = items(&event["callParticipants"])
-                    .map(|participant| &participant["participant"]["user"])
+                let participants: Vec<&str> = event
+                    .call_participants
+                    .iter()
+                    .map(|participant| &participant.participant.user)
                     .filter(|user| truthy(user))
-                    .filter_map(|user| user["displayName"].as_str())
+                    .filter_map(|user| parse::<Named>(user).display_name)
                     .collect();
-                copy(doc, "_timestamp", reply, "lastModifiedDateTime");
+                doc.insert("_timestamp".into(), timestamp.clone());
                 doc.insert("participants".into(), Value::from(participants.join(", ")));
             }
             Some(CALL_RECORDING) => {
-                if let Some(url) = event["callRecordingUrl"]
-                    .as_str()
+                if let Some(url) = event
+                    .call_recording_url
                     .filter(|url| url.contains(SHAREPOINT_HOST))
                 {
-                    copy(doc, "title", event, "callRecordingDisplayName");
+                    let title = event.call_recording_display_name.clone();
+                    doc.insert("title".into(), title);
                     doc.insert("recording_url".into(), Value::from(url));
                 }
             }
@@ -339,7 +382,7 @@ impl ChannelMeetings {
         // Without a callEnded event the meeting is still stamped (with its first event's time), so incremental
         // syncs can skip it; callEnded's time wins when it comes.
         if !doc.contains_key("_timestamp") {
-            copy(doc, "_timestamp", reply, "lastModifiedDateTime");
+            doc.insert("_timestamp".into(), timestamp.clone());
         }
     }
 
@@ -351,16 +394,18 @@ impl ChannelMeetings {
 
 /// A driveItem with a `file` facet under the channel's `filesFolder`.
 pub fn channel_attachment(team_name: &str, channel_name: &str, item: &Value) -> Doc {
-    let mut doc = typed(CHANNEL_ATTACHMENT);
-    doc.insert("team_name".into(), Value::from(team_name));
-    doc.insert("channel_name".into(), Value::from(channel_name));
-    drive_item_fields(&mut doc, item);
+    let fields = [
+        ("team_name", Value::from(team_name)),
+        ("channel_name", Value::from(channel_name)),
+    ];
+    let mut doc = typed(CHANNEL_ATTACHMENT, fields);
+    put(&mut doc, drive_item_fields(item));
     doc
 }
 
 /// Attachment docs carry what the lazy download needs; these read them back from the Graph driveItem.
 pub fn download_url(item: &Value) -> Option<&str> {
-    item["@microsoft.graph.downloadUrl"].as_str()
+    parse::<DriveItem>(item).download_url
 }
 
 /// A deterministic stand-in for `_timestamp`: FNV-1a 64 over the canonical JSON (keys sorted at every level,
@@ -431,48 +476,54 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-fn typed(doc_type: &str) -> Doc {
+/// A document of `doc_type` with `fields`, in order (the order documents are written in).
+fn typed<const N: usize>(doc_type: &str, fields: [(&str, Value); N]) -> Doc {
     let mut doc = Doc::new();
     doc.insert("type".into(), Value::from(doc_type));
+    put(&mut doc, fields);
     doc
 }
 
-/// `doc[field] = source.get(key)`: the value verbatim, `null` when absent.
-fn copy(doc: &mut Doc, field: &str, source: &Value, key: &str) {
-    doc.insert(field.into(), source[key].clone());
+/// Inserts each `(field, value)` in order.
+fn put<const N: usize>(doc: &mut Doc, fields: [(&str, Value); N]) {
+    for (field, value) in fields {
+        doc.insert(field.into(), value);
+    }
 }
 
 /// The driveItem fields both attachment types share.
-fn drive_item_fields(doc: &mut Doc, item: &Value) {
-    copy(doc, "_id", item, "id");
-    copy(doc, "name", item, "name");
-    copy(doc, "weburl", item, "webUrl");
-    copy(doc, "size_in_bytes", item, "size");
-    copy(doc, "_timestamp", item, "lastModifiedDateTime");
-    copy(doc, "creation_time", item, "createdDateTime");
+fn drive_item_fields(item: &Value) -> [(&'static str, Value); 6] {
+    let item: DriveItem = parse(item);
+    [
+        ("_id", item.id),
+        ("name", item.name),
+        ("weburl", item.web_url),
+        ("size_in_bytes", item.size),
+        ("_timestamp", item.last_modified_date_time),
+        ("creation_time", item.created_date_time),
+    ]
 }
 
 /// The message's text, or None when the reference skips it: deleted, of an unknown future type, or without text.
-fn message_text(message: &Value) -> Option<String> {
-    if truthy(&message["deletedDateTime"]) {
+fn message_text(message: &Message) -> Option<String> {
+    if truthy(&message.deleted_date_time) {
         return None;
     }
-    if message["messageType"]
-        .as_str()
+    if message
+        .message_type
         .unwrap_or("")
         .contains("unknownFutureValue")
     {
         return None;
     }
-    let text = html_to_text(message["body"]["content"].as_str()?);
+    let text = html_to_text(message.body.content?);
     (!text.is_empty()).then_some(text)
 }
 
 /// `from.user.displayName` when `from.user` is set (`null` if it has no name), else `""`.
-fn sender(message: &Value) -> Value {
-    let user = &message["from"]["user"];
-    if truthy(user) {
-        user["displayName"].clone()
+fn sender(from: &IdentitySet) -> Value {
+    if truthy(&from.user) {
+        parse::<User>(&from.user).display_name
     } else {
         Value::from("")
     }
@@ -496,19 +547,10 @@ fn items(value: &Value) -> impl Iterator<Item = &Value> {
 
 /// Python's `calendar.month_name[m]`; `""` outside 1–12.
 fn month_name(month: &Value) -> &'static str {
+    #[rustfmt::skip]
     const NAMES: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+        "November", "December",
     ];
     month
         .as_u64()

@@ -699,3 +699,47 @@ fn later_call_events_overwrite_earlier_fields() {
     assert_eq!(docs[0]["participants"], "");
     assert_eq!(docs[0]["_timestamp"], "2023-08-16T06:00:00Z");
 }
+
+#[test]
+fn fields_of_an_unexpected_type_read_as_absent() {
+    // Each odd field reads as `v["field"]` did (a non-string is no string, a non-object has no fields); the
+    // document is still made, and verbatim fields keep their shape.
+    let mut message = chat_msg();
+    message["messageType"] = json!(7);
+    message["from"] = json!("someone");
+    message["id"] = json!(12);
+    message["attachments"] =
+        json!([{"name": 5}, "x", {"name": "a.docx", "contentType": "reference"}]);
+    let doc = channel_message("General", &message).expect("a document");
+    assert_eq!(doc["sender"], json!(""));
+    assert_eq!(doc["_id"], json!(12));
+    assert_eq!(doc["attached_documents"], json!("a.docx"));
+    assert!(chat_attachment_refs(&message).is_empty());
+    message["from"] = json!({"user": {"id": ["u1"], "displayName": 3}});
+    assert_eq!(
+        channel_message("General", &message).unwrap()["sender"],
+        json!(3)
+    );
+    assert!(chat_attachment_refs(&message).is_empty());
+
+    let mut chat = chat();
+    chat["members"] = json!({"displayName": "Adele Vance"});
+    assert_eq!(chat_members(&chat), "");
+    chat["members"] = json!([{"displayName": 1}, "Alex", {"displayName": "Adele Vance"}]);
+    assert_eq!(chat_members(&chat), "Adele Vance");
+
+    let mut event = event();
+    event["recurrence"] = json!("weekly");
+    event["organizer"] = json!([1]);
+    assert_eq!(
+        meeting_detail(&event),
+        "Recurrence: Occurs Every  week on  starting None until None Organizer: None"
+    );
+    event["attendees"] = json!(["a", {"emailAddress": {"name": "A", "address": 1}}]);
+    let doc = meeting(&event).expect("a document");
+    assert_eq!(doc["attendees"], json!(["None(None)", "A(1)"]));
+    assert_eq!(
+        download_url(&json!({"@microsoft.graph.downloadUrl": 1})),
+        None
+    );
+}

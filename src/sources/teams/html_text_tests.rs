@@ -199,3 +199,12 @@ fn never_panics_on_malformed_input() {
         );
     }
 }
+
+#[test]
+fn signed_numeric_references_stay_literal() {
+    // No sign before the digits (the HTML spec, and `crate::html_entities::numeric` for both tokenizers).
+    assert_eq!(
+        html_to_text("&#+65; &#-65; &#x+41;"),
+        "&#+65; &#-65; &#x+41;"
+    );
+}

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod graph;
 pub mod hosts;
 pub mod html_text;
+mod model;
 pub mod progress;
 mod source;
 
