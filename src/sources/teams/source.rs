@@ -307,7 +307,11 @@ mod tests {
     }
 
     fn error(factory: &TeamsFactory, pairs: &[(&str, &str)]) -> String {
-        factory.build(&values(pairs)).err().expect("an error").to_string()
+        factory
+            .build(&values(pairs))
+            .err()
+            .expect("an error")
+            .to_string()
     }
 
     const DELEGATED: &[(&str, &str)] = &[

@@ -1,0 +1,96 @@
+//! Drive items: a channel's files folder walked depth first, and the download policy for a file's content
+//! (extractable extension, `0 < size ≤ cap`, the cap enforced on the bytes whatever the listing said).
+
+use std::collections::HashSet;
+
+use futures::FutureExt;
+use serde_json::Value;
+
+use super::{encode, Crawl};
+use crate::extract::EXTRACTABLE;
+use crate::source::{Attachment, Download, SourceError};
+use crate::sources::teams::docs;
+use crate::sources::teams::graph::GraphError;
+
+/// Files larger than this are indexed without content (spec §10.7).
+pub const MAX_DOWNLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+impl Crawl {
+    /// Every file under a folder, depth first (a folder's content before the folder's siblings). Iterative, so a
+    /// deep tree cannot grow the stack; each folder is listed once.
+    pub(super) async fn files(
+        &self,
+        drive: &str,
+        root: &str,
+        team_name: &str,
+        channel_name: &str,
+        label: &str,
+    ) {
+        let mut folders = vec![root.to_string()];
+        let mut visited = HashSet::new();
+        while let Some(folder) = folders.pop() {
+            if !visited.insert(folder.clone()) {
+                continue;
+            }
+            let path = format!(
+                "/drives/{}/items/{}/children?$top=5000",
+                encode(drive),
+                encode(&folder)
+            );
+            let Some(children) = self
+                .list(|| format!("files of channel {label}"), &path, false)
+                .await
+            else {
+                continue;
+            };
+            for child in &children {
+                if child.get("folder").is_some_and(|f| !f.is_null()) {
+                    if let Some(id) = child["id"].as_str() {
+                        folders.push(id.to_string());
+                    }
+                }
+                if child.get("file").is_some_and(|f| !f.is_null()) {
+                    let download = self.download_for(child);
+                    self.doc(
+                        docs::channel_attachment(team_name, channel_name, child),
+                        download,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// The lazy content of a drive item: only allowed extensions and `0 < size ≤ 10 MiB` (spec §10.7), streamed
+    /// with the cap enforced whatever the listing said.
+    pub(super) fn download_for(&self, item: &Value) -> Option<Download> {
+        let name = item["name"].as_str()?.to_string();
+        let size = item["size"].as_u64()?;
+        if size == 0 || size > MAX_DOWNLOAD_BYTES {
+            return None;
+        }
+        let extension = crate::extract::extension(&name)?;
+        if !EXTRACTABLE.contains(&extension.as_str()) {
+            return None;
+        }
+        let url = docs::download_url(item)?.to_string();
+        let graph = self.graph.clone();
+        let progress = self.progress.clone();
+        Some(
+            async move {
+                match graph.download(&url, MAX_DOWNLOAD_BYTES as usize).await {
+                    Ok(bytes) => {
+                        progress.downloaded_one();
+                        Ok(Some(Attachment {
+                            filename: name,
+                            bytes,
+                        }))
+                    }
+                    Err(GraphError::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(SourceError::from(e).context(format!("downloading {name}"))),
+                }
+            }
+            .boxed(),
+        )
+    }
+}
