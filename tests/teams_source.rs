@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use elastic_ingest::source::{Source, SourceEvent, SyncKind};
+use elastic_ingest::sources::teams::auth::TokenKind;
 use elastic_ingest::sources::teams::docs::ALL_TYPES;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
 use ftest::graph_fixture::NO_RATE_LIMITS;
@@ -528,12 +529,16 @@ async fn a_listing_past_the_page_cap_fails() {
         .expect("valid configuration");
     let error = source
         .graph()
-        .collect("/users?$top=1", true)
+        .collect("/users?$top=1", TokenKind::Delegated)
         .await
         .expect_err("more than two pages of one user");
     assert!(error.to_string().contains("more than 2 pages"), "{error}");
 
     let source = fx_source(&fx);
-    let users = source.graph().collect("/users?$top=1", true).await.unwrap();
+    let users = source
+        .graph()
+        .collect("/users?$top=1", TokenKind::Delegated)
+        .await
+        .unwrap();
     assert!(users.len() > 2, "{}", users.len());
 }

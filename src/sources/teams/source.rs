@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde_json::{Map, Value};
 
-use super::auth::{AuthError, AuthMethod, Credentials, TokenProvider};
+use super::auth::{AuthError, AuthMethod, Credentials, TokenKind, TokenProvider};
 use super::crawl;
 use super::graph::{GraphClient, GraphError, GraphSettings, RateLimits};
 use super::hosts::{check_endpoint, check_tenant_id, DownloadHosts, Endpoint};
@@ -194,7 +194,7 @@ impl TeamsFactory {
         let graph = GraphClient::new(settings, Arc::new(tokens)).map_err(SourceError::from)?;
         Ok(TeamsSource {
             graph: Arc::new(graph),
-            app_only: method.app_only(),
+            sign_in: method,
             concurrency: self.concurrency.clone(),
             progress_every: self.progress_every,
             types: Arc::new(types),
@@ -219,7 +219,7 @@ impl SourceFactory for TeamsFactory {
 
 pub struct TeamsSource {
     graph: Arc<GraphClient>,
-    app_only: bool,
+    sign_in: AuthMethod,
     concurrency: crawl::Concurrency,
     progress_every: Duration,
     types: Arc<crawl::DocTypes>,
@@ -235,13 +235,13 @@ impl TeamsSource {
 impl Source for TeamsSource {
     /// Signs in and makes one cheap call (the reference swallowed ping failures; this one reports them).
     async fn ping(&self) -> Result<(), SourceError> {
-        let path = if self.app_only {
+        let path = if self.sign_in.app_only() {
             "/users?$top=1"
         } else {
             "/me"
         };
         self.graph
-            .get_json(path, true)
+            .get_json(path, TokenKind::Delegated)
             .await
             .map(|_| ())
             .map_err(SourceError::from)
@@ -254,7 +254,7 @@ impl Source for TeamsSource {
     ) -> BoxStream<'_, Result<SourceEvent, SourceError>> {
         crawl::start(
             self.graph.clone(),
-            self.app_only,
+            self.sign_in,
             self.concurrency.clone(),
             self.progress_every,
             self.types.clone(),

@@ -7,6 +7,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::{encode, Crawl};
+use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 
 impl Crawl {
@@ -32,7 +33,7 @@ impl Crawl {
                         return;
                     };
                     let path = format!("/users/{}/events?$top=50", encode(id));
-                    let mut pages = std::pin::pin!(this.graph.pages(&path, false));
+                    let mut pages = std::pin::pin!(this.graph.pages(&path, TokenKind::App));
                     while let Some(page) = pages.next().await {
                         match page {
                             Ok(events) => {

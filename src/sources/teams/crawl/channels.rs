@@ -7,6 +7,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::{encode, Crawl};
+use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 
 pub(super) const TEAM_TYPES: [&str; 6] = [
@@ -23,7 +24,7 @@ impl Crawl {
         if !self.types.any(&TEAM_TYPES) {
             return;
         }
-        let mut pages = std::pin::pin!(self.graph.pages("/teams?$top=999", true));
+        let mut pages = std::pin::pin!(self.graph.pages("/teams?$top=999", TokenKind::Delegated));
         while let Some(page) = pages.next().await {
             let teams = match page {
                 Ok(teams) => teams,
@@ -53,7 +54,11 @@ impl Crawl {
         let team_name = team["displayName"].as_str().unwrap_or_default().to_string();
         let path = format!("/teams/{}/channels", encode(&team_id));
         let Some(channels) = self
-            .list(|| format!("channels of team {team_name}"), &path, true)
+            .list(
+                || format!("channels of team {team_name}"),
+                &path,
+                TokenKind::Delegated,
+            )
             .await
         else {
             return;
@@ -91,7 +96,7 @@ impl Crawl {
             self.list(
                 || format!("tabs of channel {label}"),
                 &format!("{base}/tabs"),
-                true,
+                TokenKind::Delegated,
             )
             .await
         } else {
@@ -109,7 +114,7 @@ impl Crawl {
         let wants_messages = self
             .types
             .any(&[docs::CHANNEL_MESSAGE, docs::CHANNEL_MEETING]);
-        let mut pages = std::pin::pin!(self.graph.pages(&path, true));
+        let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::Delegated));
         // A stream does nothing until polled: not wanted, the listing is never requested.
         while let Some(page) = if wants_messages {
             pages.next().await
@@ -155,7 +160,7 @@ impl Crawl {
         }
         match self
             .graph
-            .get_json(&format!("{base}/filesFolder"), true)
+            .get_json(&format!("{base}/filesFolder"), TokenKind::Delegated)
             .await
         {
             Ok(folder) => {

@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::{encode, filter_literal, Crawl};
+use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 use crate::sources::teams::graph::GraphError;
 
@@ -30,7 +31,7 @@ impl Crawl {
         if !self.types.any(&CHAT_TYPES) {
             return;
         }
-        if self.app_only {
+        if self.sign_in.app_only() {
             // App-only: no signed-in user; each user's chats (a chat shows up once per member, crawled once).
             let users = match self.user_list().await {
                 Ok(users) => users,
@@ -55,7 +56,7 @@ impl Crawl {
     }
 
     async fn chat_pages(self: &Arc<Self>, path: &str, top_level: bool, user: Option<&str>) {
-        let mut pages = std::pin::pin!(self.graph.pages(path, true));
+        let mut pages = std::pin::pin!(self.graph.pages(path, TokenKind::Delegated));
         while let Some(page) = pages.next().await {
             let chats = match page {
                 Ok(chats) => chats,
@@ -101,7 +102,7 @@ impl Crawl {
             docs::USER_CHAT_MEETING_RECORDING,
             docs::USER_CHAT_ATTACHMENT,
         ]);
-        let mut pages = std::pin::pin!(self.graph.pages(&path, true));
+        let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::Delegated));
         // A stream does nothing until polled: not wanted, the listing is never requested.
         while let Some(page) = if wants_messages {
             pages.next().await
@@ -145,7 +146,11 @@ impl Crawl {
         }
         let tabs_path = format!("/chats/{}/tabs", encode(&chat_id));
         if let Some(tabs) = self
-            .list(|| format!("tabs of chat {chat_id}"), &tabs_path, true)
+            .list(
+                || format!("tabs of chat {chat_id}"),
+                &tabs_path,
+                TokenKind::Delegated,
+            )
             .await
         {
             for tab in &tabs {
@@ -191,7 +196,7 @@ impl Crawl {
             filter_literal(name)
         );
         if let Some(items) = self
-            .list(|| format!("chat attachment {name}"), &path, false)
+            .list(|| format!("chat attachment {name}"), &path, TokenKind::App)
             .await
         {
             for item in &items {
@@ -210,7 +215,7 @@ impl Crawl {
         // just read is not, and goes to the caller as an error (incomplete).
         let drive = match self
             .graph
-            .get_json(&format!("/users/{}/drive", encode(sender)), false)
+            .get_json(&format!("/users/{}/drive", encode(sender)), TokenKind::App)
             .await
         {
             Ok(drive) => drive,
@@ -221,7 +226,7 @@ impl Crawl {
             return Ok(None);
         };
         let root = format!("/drives/{}/items/root/children", encode(drive_id));
-        let mut pages = std::pin::pin!(self.graph.pages(&root, false));
+        let mut pages = std::pin::pin!(self.graph.pages(&root, TokenKind::App));
         while let Some(page) = pages.next().await {
             for child in page? {
                 let is_chat_files = child["name"]

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::{encode, Crawl};
 use crate::extract::EXTRACTABLE;
 use crate::source::{Attachment, Download, SourceError};
+use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 use crate::sources::teams::graph::GraphError;
 
@@ -38,7 +39,11 @@ impl Crawl {
                 encode(&folder)
             );
             let Some(children) = self
-                .list(|| format!("files of channel {label}"), &path, false)
+                .list(
+                    || format!("files of channel {label}"),
+                    &path,
+                    TokenKind::App,
+                )
                 .await
             else {
                 continue;

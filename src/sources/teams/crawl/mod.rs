@@ -37,6 +37,7 @@ use tracing::Instrument;
 
 use self::chats::ChatFilesCell;
 pub use self::files::MAX_DOWNLOAD_BYTES;
+use super::auth::{AuthMethod, TokenKind};
 use super::docs::{self, Doc};
 use super::graph::{GraphClient, GraphError};
 use super::progress::{self, CrawlProgress, Moment};
@@ -69,7 +70,8 @@ type Event = Result<SourceEvent, SourceError>;
 /// What every task shares.
 struct Crawl {
     graph: Arc<GraphClient>,
-    app_only: bool,
+    /// How the connector signs in: app-only lists every user's chats, delegated the signed-in user's.
+    sign_in: AuthMethod,
     concurrency: Concurrency,
     tx: mpsc::Sender<Event>,
     /// Chat ids already crawled (app-only lists each chat once per member).
@@ -138,7 +140,7 @@ impl DocTypes {
 /// Starts the crawl; the stream ends when every task has finished. Progress is logged every `progress_every`.
 pub fn start(
     graph: Arc<GraphClient>,
-    app_only: bool,
+    sign_in: AuthMethod,
     concurrency: Concurrency,
     progress_every: Duration,
     types: Arc<DocTypes>,
@@ -148,7 +150,7 @@ pub fn start(
     let usage = graph.usage().clone();
     let crawl = Arc::new(Crawl {
         graph,
-        app_only,
+        sign_in,
         concurrency,
         tx: tx.clone(),
         chats_seen: Mutex::default(),
@@ -265,9 +267,9 @@ impl Crawl {
         &self,
         part: impl FnOnce() -> String,
         path: &str,
-        delegated: bool,
+        token: TokenKind,
     ) -> Option<Vec<Value>> {
-        match self.graph.collect(path, delegated).await {
+        match self.graph.collect(path, token).await {
             Ok(items) => Some(items),
             Err(e) => {
                 self.sub_failure(part(), &e).await;
@@ -280,7 +282,7 @@ impl Crawl {
         self.users
             .get_or_init(|| async {
                 self.graph
-                    .collect("/users?$top=999", true)
+                    .collect("/users?$top=999", TokenKind::Delegated)
                     .await
                     .map(Arc::new)
             })

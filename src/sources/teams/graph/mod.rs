@@ -36,7 +36,7 @@ pub use self::limits::{EndpointClass, RateLimits};
 use self::paths::{download_label, Destination, Endpoints};
 pub use self::permissions::permission_for;
 use self::retry::{retry_after, Attempts, Retry};
-use super::auth::{AuthError, TokenProvider};
+use super::auth::{AuthError, TokenKind, TokenProvider};
 use super::hosts::DownloadHosts;
 use crate::net::body::{read_capped, BodyError};
 use crate::net::Outbound;
@@ -178,9 +178,10 @@ impl GraphClient {
         self.endpoints.url(path_or_url)
     }
 
-    /// GET one JSON object. `delegated` marks endpoints the reference calls with the user's token.
-    pub async fn get_json(&self, path_or_url: &str, delegated: bool) -> Result<Value, GraphError> {
-        self.get_checked(path_or_url, delegated, Ok).await
+    /// GET one JSON object. `token`: the token the reference calls the endpoint with ([`TokenKind::Delegated`]:
+    /// the user's; app-only sign-in sends the app's everywhere, see [`TokenProvider::kind_for`]).
+    pub async fn get_json(&self, path_or_url: &str, token: TokenKind) -> Result<Value, GraphError> {
+        self.get_checked(path_or_url, token, Ok).await
     }
 
     /// GET a JSON object and check it with `accept`; a body that is empty, too big, not a JSON object, or that
@@ -188,14 +189,14 @@ impl GraphClient {
     async fn get_checked<T>(
         &self,
         path_or_url: &str,
-        delegated: bool,
+        token: TokenKind,
         accept: impl Fn(Value) -> Result<T, String>,
     ) -> Result<T, GraphError> {
         let url = self.url(path_or_url);
         self.endpoints.check_host(&url, Destination::Graph)?;
         let path = self.endpoints.path_of(&url).to_string();
         let class = EndpointClass::of(&path);
-        let kind = self.tokens.kind_for(delegated);
+        let kind = self.tokens.kind_for(token);
         let mut attempts = Attempts::new(self, class);
         let mut refreshed = false;
         loop {
@@ -268,7 +269,7 @@ impl GraphClient {
     pub fn pages<'a>(
         &'a self,
         path: &str,
-        delegated: bool,
+        token: TokenKind,
     ) -> impl Stream<Item = Result<Vec<Value>, GraphError>> + Send + 'a {
         let first = self.url(path);
         let state = Paging {
@@ -289,7 +290,7 @@ impl GraphClient {
             }
             let followed = &state.followed;
             let page = self
-                .get_checked(&url, delegated, |page| listing_page(page, followed))
+                .get_checked(&url, token, |page| listing_page(page, followed))
                 .await;
             match page {
                 Ok((items, next)) => {
@@ -310,9 +311,9 @@ impl GraphClient {
     }
 
     /// Every item of a listing, or the first error.
-    pub async fn collect(&self, path: &str, delegated: bool) -> Result<Vec<Value>, GraphError> {
+    pub async fn collect(&self, path: &str, token: TokenKind) -> Result<Vec<Value>, GraphError> {
         let mut all = Vec::new();
-        let mut pages = std::pin::pin!(self.pages(path, delegated));
+        let mut pages = std::pin::pin!(self.pages(path, token));
         while let Some(page) = pages.next().await {
             all.extend(page?);
         }
