@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod encode;
 pub mod es;
 pub mod extract;
 pub mod logging;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{encode, Crawl};
+use super::Crawl;
+use crate::encode::graph_segment;
 use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 
@@ -32,7 +33,7 @@ impl Crawl {
                         this.progress.users.finished_one();
                         return;
                     };
-                    let path = format!("/users/{}/events?$top=50", encode(id));
+                    let path = format!("/users/{}/events?$top=50", graph_segment(id));
                     let mut pages = std::pin::pin!(this.graph.pages(&path, TokenKind::App));
                     while let Some(page) = pages.next().await {
                         match page {

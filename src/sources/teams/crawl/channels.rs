@@ -6,7 +6,8 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{encode, Crawl};
+use super::Crawl;
+use crate::encode::graph_segment;
 use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 
@@ -52,7 +53,7 @@ impl Crawl {
             return;
         }
         let team_name = team["displayName"].as_str().unwrap_or_default().to_string();
-        let path = format!("/teams/{}/channels", encode(&team_id));
+        let path = format!("/teams/{}/channels", graph_segment(&team_id));
         let Some(channels) = self
             .list(
                 || format!("channels of team {team_name}"),
@@ -88,8 +89,8 @@ impl Crawl {
         self.doc(docs::channel(team_name, &channel), None).await;
         let base = format!(
             "/teams/{}/channels/{}",
-            encode(team_id),
-            encode(&channel_id)
+            graph_segment(team_id),
+            graph_segment(&channel_id)
         );
 
         let tabs = if self.types.on(docs::CHANNEL_TAB) {

@@ -8,7 +8,8 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::{encode, filter_literal, Crawl};
+use super::Crawl;
+use crate::encode::{filter_literal, graph_segment};
 use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 use crate::sources::teams::graph::GraphError;
@@ -44,7 +45,7 @@ impl Crawl {
                         let Some(id) = user["id"].as_str() else {
                             return;
                         };
-                        let path = format!("/users/{}/chats?{CHATS}", encode(id));
+                        let path = format!("/users/{}/chats?{CHATS}", graph_segment(id));
                         this.chat_pages(&path, false, Some(id)).await;
                     }
                 })
@@ -96,7 +97,7 @@ impl Crawl {
             return;
         };
         let members = docs::chat_members(&chat);
-        let path = format!("/chats/{}/messages?$top=50", encode(&chat_id));
+        let path = format!("/chats/{}/messages?$top=50", graph_segment(&chat_id));
         let wants_messages = self.types.any(&[
             docs::USER_CHAT_MESSAGES,
             docs::USER_CHAT_MEETING_RECORDING,
@@ -144,7 +145,7 @@ impl Crawl {
         if !self.types.on(docs::USER_CHAT_TABS) {
             return;
         }
-        let tabs_path = format!("/chats/{}/tabs", encode(&chat_id));
+        let tabs_path = format!("/chats/{}/tabs", graph_segment(&chat_id));
         if let Some(tabs) = self
             .list(
                 || format!("tabs of chat {chat_id}"),
@@ -191,8 +192,8 @@ impl Crawl {
         };
         let path = format!(
             "/drives/{}/items/{}/children?$filter=name eq '{}'",
-            encode(drive),
-            encode(folder),
+            graph_segment(drive),
+            graph_segment(folder),
             filter_literal(name)
         );
         if let Some(items) = self
@@ -215,7 +216,10 @@ impl Crawl {
         // just read is not, and goes to the caller as an error (incomplete).
         let drive = match self
             .graph
-            .get_json(&format!("/users/{}/drive", encode(sender)), TokenKind::App)
+            .get_json(
+                &format!("/users/{}/drive", graph_segment(sender)),
+                TokenKind::App,
+            )
             .await
         {
             Ok(drive) => drive,
@@ -225,7 +229,7 @@ impl Crawl {
         let Some(drive_id) = drive["id"].as_str() else {
             return Ok(None);
         };
-        let root = format!("/drives/{}/items/root/children", encode(drive_id));
+        let root = format!("/drives/{}/items/root/children", graph_segment(drive_id));
         let mut pages = std::pin::pin!(self.graph.pages(&root, TokenKind::App));
         while let Some(page) = pages.next().await {
             for child in page? {

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::{encode, Crawl};
+use super::Crawl;
+use crate::encode::graph_segment;
 use crate::extract::EXTRACTABLE;
 use crate::source::{Attachment, Download, SourceError};
 use crate::sources::teams::auth::TokenKind;
@@ -35,8 +36,8 @@ impl Crawl {
             }
             let path = format!(
                 "/drives/{}/items/{}/children?$top=5000",
-                encode(drive),
-                encode(&folder)
+                graph_segment(drive),
+                graph_segment(&folder)
             );
             let Some(children) = self
                 .list(

@@ -291,48 +291,6 @@ impl Crawl {
     }
 }
 
-/// Percent-encodes a path segment (Graph ids hold `:` `@` `=` and the like).
-pub fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
-/// A `$filter` string literal (spec §10.3): percent-encoded except `'` and unreserved characters, then every `'`
-/// doubled.
-pub fn filter_literal(name: &str) -> String {
-    let mut out = String::new();
-    for byte in name.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            b'\'' => out.push_str("''"),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn filter_literals() {
-        assert_eq!(filter_literal("plan.docx"), "plan.docx");
-        assert_eq!(filter_literal("O'Brien notes.txt"), "O''Brien%20notes.txt");
-        assert_eq!(filter_literal("a/b&c.pdf"), "a%2Fb%26c.pdf");
-        assert_eq!(filter_literal("é.txt"), "%C3%A9.txt");
-    }
-
-    #[test]
-    fn path_segments() {
-        assert_eq!(encode("19:abc@thread.v2"), "19%3Aabc%40thread.v2");
-        assert_eq!(encode("a b"), "a%20b");
-    }
-}
-
 #[cfg(test)]
 mod doc_type_tests {
     use super::*;
