@@ -14,9 +14,6 @@ use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
 use crate::sources::teams::graph::GraphError;
 
-/// Files larger than this are indexed without content (spec §10.7).
-pub const MAX_DOWNLOAD_BYTES: u64 = 10 * 1024 * 1024;
-
 impl Crawl {
     /// Every file under a folder, depth first (a folder's content before the folder's siblings). Iterative, so a
     /// deep tree cannot grow the stack; each folder is listed once.
@@ -67,12 +64,12 @@ impl Crawl {
         }
     }
 
-    /// The lazy content of a drive item: only allowed extensions and `0 < size ≤ 10 MiB` (spec §10.7), streamed
-    /// with the cap enforced whatever the listing said.
+    /// The lazy content of a drive item: only allowed extensions and `0 < size ≤ max_download_bytes` (spec §10.7:
+    /// 10 MiB by default), streamed with the cap enforced whatever the listing said.
     pub(super) fn download_for(&self, item: &Value) -> Option<Download> {
         let name = item["name"].as_str()?.to_string();
         let size = item["size"].as_u64()?;
-        if size == 0 || size > MAX_DOWNLOAD_BYTES {
+        if size == 0 || size > self.max_download_bytes {
             return None;
         }
         let extension = crate::extract::extension(&name)?;
@@ -82,9 +79,10 @@ impl Crawl {
         let url = docs::download_url(item)?.to_string();
         let graph = self.graph.clone();
         let progress = self.progress.clone();
+        let cap = usize::try_from(self.max_download_bytes).unwrap_or(usize::MAX);
         Some(
             async move {
-                match graph.download(&url, MAX_DOWNLOAD_BYTES as usize).await {
+                match graph.download(&url, cap).await {
                     Ok(bytes) => {
                         progress.downloaded_one();
                         Ok(Some(Attachment {

@@ -36,8 +36,8 @@ use tokio::sync::{mpsc, OnceCell};
 use tracing::Instrument;
 
 use self::chats::ChatFilesCell;
-pub use self::files::MAX_DOWNLOAD_BYTES;
 use super::auth::{AuthMethod, TokenKind};
+use super::defaults;
 use super::docs::{self, Doc};
 use super::graph::{GraphClient, GraphError};
 use super::progress::{self, CrawlProgress, Moment};
@@ -56,11 +56,11 @@ pub struct Concurrency {
 impl Default for Concurrency {
     fn default() -> Self {
         Concurrency {
-            chats: 8,
-            calendars: 4,
-            teams: 2,
-            channels_per_team: 4,
-            attachments: 4,
+            chats: defaults::CHATS_CONCURRENCY,
+            calendars: defaults::CALENDARS_CONCURRENCY,
+            teams: defaults::TEAMS_CONCURRENCY,
+            channels_per_team: defaults::CHANNELS_PER_TEAM_CONCURRENCY,
+            attachments: defaults::ATTACHMENTS_CONCURRENCY,
         }
     }
 }
@@ -85,6 +85,8 @@ struct Crawl {
     progress: Arc<CrawlProgress>,
     /// The document types this connector syncs; listings that could only yield others are not made.
     types: Arc<DocTypes>,
+    /// Files larger than this are indexed without content.
+    max_download_bytes: u64,
 }
 
 /// The document types a connector syncs (its `document_types` value; all eleven by default). A type switched off
@@ -137,13 +139,15 @@ impl DocTypes {
     }
 }
 
-/// Starts the crawl; the stream ends when every task has finished. Progress is logged every `progress_every`.
+/// Starts the crawl; the stream ends when every task has finished. Progress is logged every `progress_every`;
+/// files larger than `max_download_bytes` are indexed without content.
 pub fn start(
     graph: Arc<GraphClient>,
     sign_in: AuthMethod,
     concurrency: Concurrency,
     progress_every: Duration,
     types: Arc<DocTypes>,
+    max_download_bytes: u64,
 ) -> BoxStream<'static, Event> {
     let (tx, mut rx) = mpsc::channel::<Event>(128);
     let progress = Arc::new(CrawlProgress::default());
@@ -159,6 +163,7 @@ pub fn start(
         users: OnceCell::new(),
         progress: progress.clone(),
         types,
+        max_download_bytes,
     });
     // Spawned tasks leave the caller's span unless told: `in_current_span` keeps the job's ids on their lines.
     let supervisor = tokio::spawn(

@@ -6,6 +6,8 @@ use std::num::NonZeroU32;
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::sources::teams::defaults;
+
 /// Endpoint classes with separate request budgets (Microsoft throttles per service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EndpointClass {
@@ -83,14 +85,17 @@ impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
             per_class: BTreeMap::from([
-                (EndpointClass::ChatMessages, 20),
-                (EndpointClass::ChannelMessages, 20),
-                (EndpointClass::Teams, 30),
-                (EndpointClass::Outlook, 16),
-                (EndpointClass::Drives, 20),
-                (EndpointClass::Other, 30),
+                (EndpointClass::ChatMessages, defaults::CHAT_MESSAGES_RPS),
+                (
+                    EndpointClass::ChannelMessages,
+                    defaults::CHANNEL_MESSAGES_RPS,
+                ),
+                (EndpointClass::Teams, defaults::TEAMS_RPS),
+                (EndpointClass::Outlook, defaults::OUTLOOK_RPS),
+                (EndpointClass::Drives, defaults::DRIVES_RPS),
+                (EndpointClass::Other, defaults::OTHER_RPS),
             ]),
-            per_team_or_channel: 4,
+            per_team_or_channel: defaults::PER_TEAM_OR_CHANNEL_RPS,
         }
     }
 }

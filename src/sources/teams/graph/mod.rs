@@ -38,6 +38,7 @@ pub use self::permissions::permission_for;
 use self::retry::{retry_after, Attempts, Retry};
 use super::auth::{AuthError, TokenKind, TokenProvider};
 use super::hosts::DownloadHosts;
+use super::{defaults, DEFAULT_GRAPH_URL};
 use crate::net::body::{read_capped, BodyError};
 use crate::net::Outbound;
 use crate::source::ApiUsage;
@@ -70,18 +71,16 @@ pub struct GraphSettings {
 impl Default for GraphSettings {
     fn default() -> Self {
         GraphSettings {
-            base_url: "https://graph.microsoft.com/v1.0".into(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
-            max_attempts: 4,
-            max_throttle_retries: 12,
-            retry_delay: Duration::from_secs(2),
-            max_retry_after: Duration::from_secs(300),
+            base_url: DEFAULT_GRAPH_URL.into(),
+            connect_timeout: defaults::CONNECT_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            max_attempts: defaults::MAX_ATTEMPTS,
+            max_throttle_retries: defaults::MAX_THROTTLE_RETRIES,
+            retry_delay: defaults::RETRY_DELAY,
+            max_retry_after: defaults::MAX_RETRY_AFTER,
             limits: RateLimits::default(),
-            // Graph's largest pages (999 users, 50 messages with their replies) are a few MiB.
-            max_body_bytes: 32 * 1024 * 1024,
-            // 100 000 pages of 50 messages is five million messages in one channel: far past any real listing.
-            max_pages: 100_000,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            max_pages: defaults::MAX_PAGES,
             outbound: Outbound::default(),
             download_hosts: DownloadHosts::default(),
         }
@@ -146,7 +145,7 @@ impl GraphClient {
                 })
         };
         let http = build(settings.request_timeout, Destination::Graph)?;
-        // Downloads of up to 10 MiB get more time than a JSON page.
+        // Downloads (up to the download cap, 10 MiB by default) get more time than a JSON page.
         let download_http = build(settings.request_timeout * 5, Destination::Download)?;
         let limiters = Limiters::new(&settings.limits);
         Ok(GraphClient {
