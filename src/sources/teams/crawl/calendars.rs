@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use serde_json::Value;
 
+use super::items::User;
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::sources::teams::auth::TokenKind;
@@ -20,16 +20,16 @@ impl Crawl {
             Ok(users) => users,
             Err(e) => return self.fatal("users", &e).await,
         };
-        let with_mail: Vec<&Value> = users
+        let with_mail: Vec<&User> = users
             .iter()
-            .filter(|u| u["mail"].as_str().is_some_and(|m| !m.is_empty()))
+            .filter(|u| u.mail.as_deref().is_some_and(|m| !m.is_empty()))
             .collect();
         self.progress.users.found(with_mail.len());
         futures::stream::iter(with_mail)
             .for_each_concurrent(self.concurrency.calendars, |user| {
                 let this = self.clone();
                 async move {
-                    let Some(id) = user["id"].as_str() else {
+                    let Some(id) = user.id.as_deref() else {
                         this.progress.users.finished_one();
                         return;
                     };

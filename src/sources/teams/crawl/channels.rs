@@ -6,10 +6,12 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 
+use super::items::{DriveItem, Message, Named};
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
+use crate::sources::teams::graph::fields;
 
 pub(super) const TEAM_TYPES: [&str; 6] = [
     docs::TEAMS,
@@ -45,14 +47,15 @@ impl Crawl {
     }
 
     async fn team(self: Arc<Self>, team: Value) {
-        let Some(team_id) = team["id"].as_str().map(str::to_string) else {
+        let Named { id, display_name } = fields(&team);
+        let Some(team_id) = id else {
             return;
         };
         self.doc(docs::team(&team), None).await;
         if !self.types.any(&TEAM_TYPES[1..]) {
             return;
         }
-        let team_name = team["displayName"].as_str().unwrap_or_default().to_string();
+        let team_name = display_name.unwrap_or_default();
         let path = format!("/teams/{}/channels", graph_segment(&team_id));
         let Some(channels) = self
             .list(
@@ -78,13 +81,11 @@ impl Crawl {
     }
 
     async fn channel(self: Arc<Self>, team_id: &str, team_name: &str, channel: Value) {
-        let Some(channel_id) = channel["id"].as_str().map(str::to_string) else {
+        let Named { id, display_name } = fields(&channel);
+        let Some(channel_id) = id else {
             return;
         };
-        let channel_name = channel["displayName"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let channel_name = display_name.unwrap_or_default();
         let label = format!("{team_name}/{channel_name}");
         self.doc(docs::channel(team_name, &channel), None).await;
         let base = format!(
@@ -131,14 +132,18 @@ impl Crawl {
                 }
             };
             for message in &messages {
-                let replies = message["replies"]
-                    .as_array()
+                // Read in place, not through a struct: replies are whole messages, handed on as they are.
+                let replies = message
+                    .get("replies")
+                    .and_then(Value::as_array)
                     .map(Vec::as_slice)
                     .unwrap_or(&[]);
                 for item in std::iter::once(message).chain(replies) {
                     match docs::channel_message(&channel_name, item) {
                         Some(doc) => self.doc(doc, None).await,
-                        None if !item["eventDetail"].is_null() => meetings.add(item),
+                        None if fields::<Message>(item).event_detail.is_some() => {
+                            meetings.add(item)
+                        }
                         None => {}
                     }
                 }
@@ -165,9 +170,9 @@ impl Crawl {
             .await
         {
             Ok(folder) => {
-                let drive = folder["parentReference"]["driveId"].as_str();
-                if let (Some(drive), Some(item)) = (drive, folder["id"].as_str()) {
-                    self.files(drive, item, team_name, &channel_name, &label)
+                let folder: DriveItem = fields(&folder);
+                if let (Some(drive), Some(item)) = (folder.parent_reference.drive_id, folder.id) {
+                    self.files(&drive, &item, team_name, &channel_name, &label)
                         .await;
                 }
             }

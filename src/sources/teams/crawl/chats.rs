@@ -8,11 +8,12 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use super::items::{DriveItem, Id};
 use super::Crawl;
 use crate::encode::{filter_literal, graph_segment};
 use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
-use crate::sources::teams::graph::GraphError;
+use crate::sources::teams::graph::{fields, GraphError};
 
 /// Page sizes the crawl asks for (Graph's maximum per endpoint).
 const CHATS: &str = "$expand=members&$top=50";
@@ -42,7 +43,7 @@ impl Crawl {
                 .for_each_concurrent(self.concurrency.chats.div_ceil(2).max(1), |user| {
                     let this = self.clone();
                     async move {
-                        let Some(id) = user["id"].as_str() else {
+                        let Some(id) = user.id.as_deref() else {
                             return;
                         };
                         let path = format!("/users/{}/chats?{CHATS}", graph_segment(id));
@@ -72,11 +73,7 @@ impl Crawl {
                 let mut seen = self.chats_seen.lock().unwrap_or_else(|p| p.into_inner());
                 chats
                     .into_iter()
-                    .filter(|c| {
-                        c["id"]
-                            .as_str()
-                            .is_some_and(|id| seen.insert(id.to_string()))
-                    })
+                    .filter(|c| fields::<Id>(c).id.is_some_and(|id| seen.insert(id)))
                     .collect()
             };
             self.progress.chats.found(fresh.len());
@@ -93,7 +90,7 @@ impl Crawl {
     }
 
     async fn chat(self: Arc<Self>, chat: Value) {
-        let Some(chat_id) = chat["id"].as_str().map(str::to_string) else {
+        let Some(chat_id) = fields::<Id>(&chat).id else {
             return;
         };
         let members = docs::chat_members(&chat);
@@ -226,18 +223,19 @@ impl Crawl {
             Err(GraphError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(drive_id) = drive["id"].as_str() else {
+        let Some(drive_id) = fields::<Id>(&drive).id else {
             return Ok(None);
         };
-        let root = format!("/drives/{}/items/root/children", graph_segment(drive_id));
+        let root = format!("/drives/{}/items/root/children", graph_segment(&drive_id));
         let mut pages = std::pin::pin!(self.graph.pages(&root, TokenKind::App));
         while let Some(page) = pages.next().await {
             for child in page? {
-                let is_chat_files = child["name"]
-                    .as_str()
+                let child: DriveItem = fields(&child);
+                let is_chat_files = child
+                    .name
                     .is_some_and(|n| n.to_lowercase() == "microsoft teams chat files");
-                if let (true, Some(id)) = (is_chat_files, child["id"].as_str()) {
-                    return Ok(Some((drive_id.to_string(), id.to_string())));
+                if let (true, Some(id)) = (is_chat_files, child.id) {
+                    return Ok(Some((drive_id, id)));
                 }
             }
         }

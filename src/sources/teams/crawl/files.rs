@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use futures::FutureExt;
 use serde_json::Value;
 
+use super::items::DriveItem;
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::extract::EXTRACTABLE;
 use crate::source::{Attachment, Download, SourceError};
 use crate::sources::teams::auth::TokenKind;
 use crate::sources::teams::docs;
-use crate::sources::teams::graph::GraphError;
+use crate::sources::teams::graph::{fields, GraphError};
 
 impl Crawl {
     /// Every file under a folder, depth first (a folder's content before the folder's siblings). Iterative, so a
@@ -47,12 +48,13 @@ impl Crawl {
                 continue;
             };
             for child in &children {
-                if child.get("folder").is_some_and(|f| !f.is_null()) {
-                    if let Some(id) = child["id"].as_str() {
-                        folders.push(id.to_string());
+                let item: DriveItem = fields(child);
+                if item.folder.is_some() {
+                    if let Some(id) = item.id {
+                        folders.push(id);
                     }
                 }
-                if child.get("file").is_some_and(|f| !f.is_null()) {
+                if item.file.is_some() {
                     let download = self.download_for(child);
                     self.doc(
                         docs::channel_attachment(team_name, channel_name, child),
@@ -67,8 +69,8 @@ impl Crawl {
     /// The lazy content of a drive item: only allowed extensions and `0 < size ≤ max_download_bytes` (spec §10.7:
     /// 10 MiB by default), streamed with the cap enforced whatever the listing said.
     pub(super) fn download_for(&self, item: &Value) -> Option<Download> {
-        let name = item["name"].as_str()?.to_string();
-        let size = item["size"].as_u64()?;
+        let DriveItem { name, size, .. } = fields(item);
+        let (name, size) = (name?, size?);
         if size == 0 || size > self.max_download_bytes {
             return None;
         }

@@ -24,6 +24,7 @@ mod calendars;
 mod channels;
 mod chats;
 mod files;
+mod items;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -36,10 +37,11 @@ use tokio::sync::{mpsc, OnceCell};
 use tracing::Instrument;
 
 use self::chats::ChatFilesCell;
+use self::items::User;
 use super::auth::{AuthMethod, TokenKind};
 use super::defaults;
 use super::docs::{self, Doc};
-use super::graph::{GraphClient, GraphError};
+use super::graph::{fields, GraphClient, GraphError};
 use super::progress::{self, CrawlProgress, Moment};
 use crate::source::{Download, ErrorKind, SourceDoc, SourceError, SourceEvent};
 
@@ -79,7 +81,7 @@ struct Crawl {
     /// Sender → (drive id, "Microsoft Teams Chat Files" folder id), looked up once per sync.
     chat_files: Mutex<HashMap<String, Arc<ChatFilesCell>>>,
     /// The tenant's users, listed once per sync (calendars and, app-only, chats both need them).
-    users: OnceCell<Result<Arc<Vec<Value>>, GraphError>>,
+    users: OnceCell<Result<Arc<Vec<User>>, GraphError>>,
     /// (sender, file name) already resolved: a file shared in several messages is one document, looked up once.
     attachments_seen: Mutex<HashSet<(String, String)>>,
     progress: Arc<CrawlProgress>,
@@ -283,13 +285,13 @@ impl Crawl {
         }
     }
 
-    async fn user_list(&self) -> Result<Arc<Vec<Value>>, GraphError> {
+    async fn user_list(&self) -> Result<Arc<Vec<User>>, GraphError> {
         self.users
             .get_or_init(|| async {
                 self.graph
                     .collect("/users?$top=999", TokenKind::Delegated)
                     .await
-                    .map(Arc::new)
+                    .map(|users| Arc::new(users.iter().map(fields).collect()))
             })
             .await
             .clone()

@@ -1,9 +1,62 @@
 //! What a 2xx must be to count: a JSON object, and for a listing page a `value` array with a next link not
 //! followed before (ARCHITECTURE.md, "Completeness of a listing"). Anything else is a failure the client retries.
+//! Also the lenient readers the Graph answer structs (here and in the crawl) are built with: a field of an
+//! unexpected type reads as absent, never fails the item, as indexing a `Value` did.
 
 use std::collections::HashSet;
 
+use serde::de::{DeserializeOwned, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
+
+/// The fields of `T` read from a Graph item; anything but a JSON object has none (`T::default()`).
+pub(in crate::sources::teams) fn fields<T: DeserializeOwned + Default>(item: &Value) -> T {
+    if item.is_object() {
+        T::deserialize(item).unwrap_or_default()
+    } else {
+        T::default()
+    }
+}
+
+/// A string field; any other type (or null) reads as absent.
+pub(in crate::sources::teams) fn lenient_str<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// A whole non-negative number; any other type reads as absent.
+pub(in crate::sources::teams) fn lenient_u64<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<u64>, D::Error> {
+    Ok(Value::deserialize(d)?.as_u64())
+}
+
+/// A nested object read with [`fields`]: anything but an object reads as an empty one.
+pub(in crate::sources::teams) fn lenient_fields<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned + Default,
+{
+    Ok(fields(&Value::deserialize(d)?))
+}
+
+/// A field kept as it is, null included (absent is `None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// A listing page: its `value` and `@odata.nextLink`, of whatever type they are (checked in [`listing_page`]).
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default, deserialize_with = "present")]
+    value: Option<Value>,
+    #[serde(default, rename = "@odata.nextLink")]
+    next_link: Option<Value>,
+}
 
 /// Where a listing is: the next URL, every URL followed so far (a repeated next link is a loop), pages read.
 pub(super) struct Paging {
@@ -27,19 +80,20 @@ pub(super) fn json_object(body: &[u8]) -> Result<Value, String> {
 /// A listing page as Graph's contract for collections has it: an object with a `value` array, and an optional
 /// `@odata.nextLink` string not followed before. Returns the items and the next link.
 pub(super) fn listing_page(
-    mut page: Value,
+    page: Value,
     followed: &HashSet<String>,
 ) -> Result<(Vec<Value>, Option<String>), String> {
-    let next = match page.get("@odata.nextLink") {
-        None | Some(Value::Null) => None,
+    let page = Page::deserialize(page).map_err(|e| format!("an unreadable listing page ({e})"))?;
+    let next = match page.next_link {
+        None => None,
         Some(Value::String(link)) if link.is_empty() => None,
-        Some(Value::String(link)) if followed.contains(link) => {
+        Some(Value::String(link)) if followed.contains(&link) => {
             return Err("a next link that was already followed (the listing would loop)".into())
         }
-        Some(Value::String(link)) => Some(link.clone()),
+        Some(Value::String(link)) => Some(link),
         Some(_) => return Err("an @odata.nextLink that is not a string".into()),
     };
-    match page.get_mut("value").map(Value::take) {
+    match page.value {
         Some(Value::Array(items)) => Ok((items, next)),
         Some(_) => Err("a listing page whose `value` is not an array".into()),
         None => Err("a listing page without `value`".into()),
@@ -69,6 +123,13 @@ mod tests {
         assert!(page(serde_json::json!({"value": {}}))
             .unwrap_err()
             .contains("not an array"));
+        assert!(page(serde_json::json!({"value": null}))
+            .unwrap_err()
+            .contains("not an array"));
+        assert_eq!(
+            page(serde_json::json!({"value": [], "@odata.nextLink": null})),
+            Ok((vec![], None))
+        );
         assert!(
             page(serde_json::json!({"value": [], "@odata.nextLink": "https://g/v1.0/teams"}))
                 .unwrap_err()

@@ -1,7 +1,10 @@
 //! Failed requests in words: Graph's error message, a transport failure without its URL (a download URL's query
 //! is a credential), and a rejected TLS certificate told apart from other connection failures.
 
+use serde::Deserialize;
 use serde_json::Value;
+
+use super::answer::{fields, lenient_fields, lenient_str};
 
 /// How much of an error answer is read: Graph's error objects are small, a proxy's error page need not be.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -19,12 +22,27 @@ async fn read_prefix(mut response: reqwest::Response, max_bytes: usize) -> Vec<u
     out
 }
 
+/// Graph's error answer: `{"error": {"code": ..., "message": ...}}`.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ErrorAnswer {
+    #[serde(deserialize_with = "lenient_fields")]
+    error: ErrorDetail,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ErrorDetail {
+    #[serde(deserialize_with = "lenient_str")]
+    message: Option<String>,
+}
+
 /// Graph's `error.message` (or a short body prefix) for failure reports.
 pub(super) async fn error_message(response: reqwest::Response) -> String {
     let body = read_prefix(response, MAX_ERROR_BODY_BYTES).await;
     serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+        .and_then(|v| fields::<ErrorAnswer>(&v).error.message)
         .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
 }
 

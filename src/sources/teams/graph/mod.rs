@@ -28,6 +28,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
+pub(super) use self::answer::{fields, lenient_fields, lenient_str, lenient_u64};
 use self::answer::{json_object, listing_page, Paging};
 use self::failure::error_message;
 pub(super) use self::failure::{is_certificate_failure, transport_reason};
