@@ -1,7 +1,7 @@
 //! The Microsoft Teams source: configuration (spec §10.1, plus optional app-only and endpoint keys), the
-//! [`Source`] the content engine runs, and its factory. `auth` gets tokens, `graph` talks HTTP, `crawl` walks
-//! the tenant (and `progress` logs how far it got), `docs` shapes the documents, `html_text` turns message bodies
-//! into text.
+//! [`Source`] the content engine runs, and its factory. `defaults` holds the source's default settings, `auth`
+//! gets tokens, `graph` talks HTTP, `crawl` walks the tenant (and `progress` logs how far it got), `docs` shapes
+//! the documents, `html_text` turns message bodies into text.
 
 pub mod auth;
 pub mod crawl;
