@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use elasticsearch::http::Method;
 use serde_json::{json, Map, Value};
 
-use crate::es::store::encode;
+use crate::encode::path_segment;
 use crate::es::{EsClient, EsError, JobType};
 use crate::sources;
 
@@ -74,7 +74,7 @@ pub async fn create_connector(es: &EsClient, new: &NewConnector) -> Result<Creat
             let (status, _) = es
                 .request(
                     Method::Get,
-                    &format!("/_connector/{}", encode(id)),
+                    &format!("/_connector/{}", path_segment(id)),
                     &[],
                     None,
                 )
@@ -100,14 +100,14 @@ pub async fn create_connector(es: &EsClient, new: &NewConnector) -> Result<Creat
     } else {
         es.call(
             Method::Put,
-            &format!("/_connector/{}", encode(&id)),
+            &format!("/_connector/{}", path_segment(&id)),
             &[],
             Some(&body),
         )
         .await?
     };
     let id = answer["id"].as_str().map(str::to_string).unwrap_or(id);
-    let path = format!("/_connector/{}/_configuration", encode(&id));
+    let path = format!("/_connector/{}/_configuration", path_segment(&id));
     es.call(
         Method::Put,
         &path,
@@ -167,7 +167,7 @@ async fn mint_api_key(
             redact(&key)
         )));
     };
-    let path = format!("/_connector/{}/_api_key_id", encode(connector_id));
+    let path = format!("/_connector/{}/_api_key_id", path_segment(connector_id));
     es.call(
         Method::Put,
         &path,
@@ -229,7 +229,7 @@ pub async fn view_job(es: &EsClient, job_id: &str) -> Result<Value, AdminError> 
     Ok(es
         .call(
             Method::Get,
-            &format!("/_connector/_sync_job/{}", encode(job_id)),
+            &format!("/_connector/_sync_job/{}", path_segment(job_id)),
             &[],
             None,
         )
@@ -239,7 +239,7 @@ pub async fn view_job(es: &EsClient, job_id: &str) -> Result<Value, AdminError> 
 pub async fn cancel_job(es: &EsClient, job_id: &str) -> Result<(), AdminError> {
     es.call(
         Method::Put,
-        &format!("/_connector/_sync_job/{}/_cancel", encode(job_id)),
+        &format!("/_connector/_sync_job/{}/_cancel", path_segment(job_id)),
         &[],
         None,
     )

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod cron;
+pub mod encode;
 pub mod es;
 pub mod extract;
 pub mod html_entities;

@@ -94,12 +94,36 @@ fn named_in_map(rel: &str, map: &[(Vec<String>, String)], whole_map: &str) -> bo
         Some(folder) => folder.to_string(),
         None => below.to_string(),
     };
-    body.contains(&format!("`{name}`"))
-        || body.contains(&format!("`{name}")) && name.ends_with('/')
-        || body.split('`').any(|quoted| {
-            // `a.rs` / `b.rs` written as one quoted list, or `graph/` + `limits.rs` under a `graph/` bullet.
-            quoted == name || quoted.ends_with(&format!("/{name}"))
-        })
+    let whole_name = |n: &String| *n == name || *n == rel || n.ends_with(&format!("/{rel}"));
+    quoted(body).iter().any(whole_name) || nested_names(body).contains(&name)
+}
+
+/// Everything a text quotes between backticks.
+fn quoted(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Nested bullets read as paths: under a bullet that starts with a folder (`` - `graph/` — … ``), an indented
+/// `` `limits.rs` `` names `graph/limits.rs`.
+fn nested_names(body: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut folder = String::new();
+    for line in body.lines() {
+        let quoted = quoted(line);
+        if line.starts_with("- ") {
+            folder = match quoted.first() {
+                Some(q) if line.starts_with("- `") && q.ends_with('/') => q.clone(),
+                _ => String::new(),
+            };
+        } else if line.starts_with(' ') && !folder.is_empty() {
+            names.extend(quoted.iter().map(|q| format!("{folder}{q}")));
+        }
+    }
+    names
 }
 
 #[test]
@@ -223,7 +247,9 @@ fn no_file_has_more_than_600_lines_of_code_before_its_tests() {
 fn the_checks_themselves_catch_what_they_look_for() {
     // A made-up map: a folder section naming one file, a nested folder bullet, and an entry point.
     let doc = "# A\n\n## Entry points\n\n- `src/main.rs` — the binary.\n\n## Code map\n\n### `src/net/`\n\
-               `body.rs` reads bodies; `graph/` — the client: `graph/limits.rs`.\n\n### `src/pyvalue.rs`\nTruthiness.\n\n\
+               `body.rs` reads bodies; `graph/` — the client: `graph/limits.rs`.\n\
+               - `crawl/` — the crawl:\n  - `chats.rs` — chats.\n- `docs.rs` — documents; `model.rs`.\n\n\
+               ### `src/pyvalue.rs`\nTruthiness.\n\n\
                ## Invariants\n\n`src/net/secret.rs` is not in the map part.\n";
     let map = code_map(doc);
     let whole = code_map_text(doc);
@@ -232,6 +258,16 @@ fn the_checks_themselves_catch_what_they_look_for() {
     assert!(named("net/mod.rs"));
     assert!(named("net/graph/mod.rs"));
     assert!(named("net/graph/limits.rs"));
+    assert!(
+        named("net/crawl/chats.rs"),
+        "a nested bullet under its folder"
+    );
+    assert!(named("net/crawl/mod.rs"));
+    assert!(named("net/model.rs"));
+    assert!(
+        !named("net/crawl/model.rs"),
+        "a bullet of its own ends the folder"
+    );
     assert!(named("pyvalue.rs"));
     assert!(!named("net/proxy.rs"));
     assert!(!named("net/secret.rs"), "the invariants are not the map");

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use elastic_ingest::sources::teams::auth::TokenKind;
 use elastic_ingest::sources::teams::graph::GraphError;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
 use ftest::graph_fixture::NO_RATE_LIMITS;
@@ -121,7 +122,7 @@ async fn a_next_link_to_another_host_is_not_followed() {
 
     let error = source
         .graph()
-        .collect("/users?$top=999", false)
+        .collect("/users?$top=999", TokenKind::App)
         .await
         .unwrap_err();
     assert!(
@@ -157,7 +158,7 @@ async fn download_hosts_never_get_the_token_and_must_be_allowed() {
     // Signed in: a token exists that a careless client could attach.
     source
         .graph()
-        .collect("/users?$top=999", false)
+        .collect("/users?$top=999", TokenKind::App)
         .await
         .unwrap();
 

@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use elastic_ingest::config::{self, Environment};
+use elastic_ingest::net::Outbound;
 use elastic_ingest::source::{Source, SourceEvent, SyncKind};
+use elastic_ingest::sources::teams::auth::TokenKind;
 use elastic_ingest::sources::teams::docs::ALL_TYPES;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
 use ftest::graph_fixture::NO_RATE_LIMITS;
@@ -528,12 +531,62 @@ async fn a_listing_past_the_page_cap_fails() {
         .expect("valid configuration");
     let error = source
         .graph()
-        .collect("/users?$top=1", true)
+        .collect("/users?$top=1", TokenKind::Delegated)
         .await
         .expect_err("more than two pages of one user");
     assert!(error.to_string().contains("more than 2 pages"), "{error}");
 
     let source = fx_source(&fx);
-    let users = source.graph().collect("/users?$top=1", true).await.unwrap();
+    let users = source
+        .graph()
+        .collect("/users?$top=1", TokenKind::Delegated)
+        .await
+        .unwrap();
     assert!(users.len() > 2, "{}", users.len());
+}
+
+/// The size of every download the crawl offers (awaited), largest first.
+async fn download_sizes(source: &TeamsSource) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut stream = source.docs(SyncKind::Full, None);
+    while let Some(event) = stream.next().await {
+        if let SourceEvent::Doc(doc) = event.expect("no sync error") {
+            if let Some(download) = doc.download {
+                let got = download.await.expect("download").expect("content");
+                sizes.push(got.bytes.len());
+            }
+        }
+    }
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    sizes
+}
+
+/// `service.max_file_download_size` is the Teams download cap: the fixture's one file over 10 MiB is downloaded
+/// whole by a factory built from a config with a larger cap, and indexed without content under the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_download_cap_is_the_services_max_file_download_size() {
+    let fx = start_fixture(GraphOptions::default());
+    let big = usize::try_from(ftest::graph::data::generate::BIG_FILE_SIZE).unwrap();
+    assert!(big > 10 * 1024 * 1024);
+    let mut values = values(&fx, "delegated");
+    values.insert("document_types".into(), json!("Channel Attachment"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    std::fs::write(&path, "service:\n  max_file_download_size: 16777216\n").unwrap();
+    let env = Environment {
+        vars: Default::default(),
+        cwd: dir.path().into(),
+    };
+    let config = config::load_with(&path, &env).expect("valid config");
+    let mut larger = TeamsFactory::for_service(&config, &Outbound::default()).unwrap();
+    larger.allowed_hosts = factory(&fx).allowed_hosts;
+    assert_eq!(larger.max_download_bytes, 16 * 1024 * 1024);
+    let sizes = download_sizes(&larger.build(&values).expect("valid configuration")).await;
+    assert_eq!(sizes.first(), Some(&big), "{sizes:?}");
+
+    let default = factory(&fx);
+    assert_eq!(default.max_download_bytes, 10 * 1024 * 1024);
+    let sizes = download_sizes(&default.build(&values).expect("valid configuration")).await;
+    assert!(!sizes.is_empty() && sizes[0] < big, "{sizes:?}");
 }

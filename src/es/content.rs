@@ -9,8 +9,8 @@ use std::hash::{Hash, Hasher};
 use elasticsearch::http::Method;
 use serde_json::{json, Value};
 
-use super::store::encode;
 use super::{CreateOutcome, EsClient, EsError};
+use crate::encode::path_segment;
 
 /// Documents per scroll page.
 const SCAN_PAGE: usize = 1000;
@@ -50,7 +50,7 @@ pub fn timestamp_fingerprint(timestamp: Option<&str>) -> u64 {
 pub async fn scan_existing(client: &EsClient, index: &str) -> Result<ExistingDocs, EsError> {
     let mut existing = ExistingDocs::new();
     let body = json!({"size": SCAN_PAGE, "_source": ["_timestamp"], "sort": ["_doc"], "query": {"match_all": {}}});
-    let path = format!("/{}/_search", encode(index));
+    let path = format!("/{}/_search", path_segment(index));
     let first = match client
         .request(
             Method::Post,

@@ -13,8 +13,9 @@ use serde_json::{json, Value};
 
 use super::connector::Connector;
 use super::job::{JobType, SyncJob, TriggerMethod};
-use super::store::{encode, Store};
+use super::store::Store;
 use super::{time, EsError};
+use crate::encode::path_segment;
 
 /// Counters a running job reports (spec §3.3); `indexed_document_volume` is in whole MiB.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -111,7 +112,7 @@ impl ConnectorProtocol for ConnectorApi {
     }
 
     async fn check_in(&self, connector_id: &str, _now: DateTime<Utc>) -> Result<(), EsError> {
-        let path = format!("/_connector/{}/_check_in", encode(connector_id));
+        let path = format!("/_connector/{}/_check_in", path_segment(connector_id));
         self.store
             .client()
             .call(Method::Put, &path, &[], None)
@@ -150,7 +151,7 @@ impl ConnectorProtocol for ConnectorApi {
         if let Some(cursor) = cursor.filter(|c| !c.is_null()) {
             body["sync_cursor"] = cursor.clone();
         }
-        let path = format!("/_connector/_sync_job/{}/_claim", encode(&job.id));
+        let path = format!("/_connector/_sync_job/{}/_claim", path_segment(&job.id));
         self.store
             .client()
             .call(Method::Put, &path, &[], Some(&body))
@@ -166,7 +167,7 @@ impl ConnectorProtocol for ConnectorApi {
     ) -> Result<(), EsError> {
         let mut body = serde_json::to_value(stats).unwrap_or_default();
         body["metadata"] = json!({});
-        let path = format!("/_connector/_sync_job/{}/_stats", encode(job_id));
+        let path = format!("/_connector/_sync_job/{}/_stats", path_segment(job_id));
         self.store
             .client()
             .call(Method::Put, &path, &[], Some(&body))
@@ -179,7 +180,7 @@ impl ConnectorProtocol for ConnectorApi {
         connector: &Connector,
         result: &FilteringValidation,
     ) -> Result<(), EsError> {
-        let id = encode(&connector.id);
+        let id = path_segment(&connector.id);
         let body = json!({"validation": result});
         let client = self.store.client();
         client

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::connector::{Connector, ConnectorDoc};
 use super::job::{JobDoc, SyncJob};
 use super::{EsClient, EsError, CONNECTORS_ALIAS, JOBS_ALIAS};
+use crate::encode::path_segment;
 
 /// Page size of every search, as the reference pages.
 const PAGE_SIZE: usize = 100;
@@ -103,7 +104,7 @@ impl Store {
     }
 
     async fn get(&self, alias: &str, id: &str) -> Result<Option<Hit>, EsError> {
-        let path = format!("/{alias}/_doc/{}", encode(id));
+        let path = format!("/{alias}/_doc/{}", path_segment(id));
         match self.client.request(Method::Get, &path, &[], None).await? {
             (200, body) => Ok(Hit::from_json(&body)),
             (404, _) => Ok(None),
@@ -131,7 +132,7 @@ impl Store {
         doc: Value,
         occ: Option<Occ>,
     ) -> Result<(), EsError> {
-        let path = format!("/{alias}/_update/{}", encode(id));
+        let path = format!("/{alias}/_update/{}", path_segment(id));
         let (seq, term) = occ
             .map(|o| (o.seq_no.to_string(), o.primary_term.to_string()))
             .unzip();
@@ -272,7 +273,7 @@ impl Store {
 impl Store {
     /// `POST /<index>/_refresh` then `POST /<index>/_count`; 0 when the index does not exist.
     pub async fn count_documents(&self, index: &str, refresh: bool) -> Result<u64, EsError> {
-        let index = encode(index);
+        let index = path_segment(index);
         let q = [("ignore_unavailable", "true")];
         if refresh {
             self.client
@@ -302,29 +303,9 @@ where
     }
 }
 
-/// Document ids go into URL paths; encode everything but unreserved characters.
-pub(crate) fn encode(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_path_safe() {
-        assert_eq!(encode("abc-DEF_1.2~"), "abc-DEF_1.2~");
-        assert_eq!(encode("a/b c?#"), "a%2Fb%20c%3F%23");
-        assert_eq!(encode("é"), "%C3%A9");
-    }
 
     #[tokio::test]
     async fn occ_retry_reruns_conflicts_only_three_times() {

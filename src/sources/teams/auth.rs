@@ -42,7 +42,9 @@ impl AuthMethod {
     }
 }
 
-/// Which token a request carries.
+/// Which token a request carries, or, handed to the Graph client, which one an endpoint asks for (the reference
+/// calls the Teams endpoints with the user's token, drives and calendars with the app's); app-only sign-in has
+/// only [`TokenKind::App`] (see [`TokenProvider::kind_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenKind {
     App,
@@ -181,13 +183,13 @@ impl TokenProvider {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    /// The kind of token a request carries: app-only everywhere in app-only modes; in delegated mode the
-    /// reference's split (drives and calendars app-only, the rest delegated).
-    pub fn kind_for(&self, delegated_endpoint: bool) -> TokenKind {
-        if self.credentials.method.app_only() || !delegated_endpoint {
+    /// The kind of token a request carries: app-only everywhere in app-only modes; in delegated mode the one
+    /// the endpoint asks for (the reference's split: drives and calendars app-only, the rest delegated).
+    pub fn kind_for(&self, wanted: TokenKind) -> TokenKind {
+        if self.credentials.method.app_only() {
             TokenKind::App
         } else {
-            TokenKind::Delegated
+            wanted
         }
     }
 
@@ -509,14 +511,14 @@ mod tests {
         };
         let p =
             TokenProvider::new(reqwest::Client::new(), c.clone(), "http://x", "http://g").unwrap();
-        assert_eq!(p.kind_for(true), TokenKind::Delegated);
-        assert_eq!(p.kind_for(false), TokenKind::App);
+        assert_eq!(p.kind_for(TokenKind::Delegated), TokenKind::Delegated);
+        assert_eq!(p.kind_for(TokenKind::App), TokenKind::App);
         assert_eq!(p.token_url, "http://x/t/oauth2/v2.0/token");
         assert_eq!(p.scope_app, "http://g/.default");
         c.method = AuthMethod::AppSecret;
         let p =
             TokenProvider::new(reqwest::Client::new(), c.clone(), "http://x", "http://g").unwrap();
-        assert_eq!(p.kind_for(true), TokenKind::App);
+        assert_eq!(p.kind_for(TokenKind::Delegated), TokenKind::App);
         c.method = AuthMethod::AppCertificate;
         let err = TokenProvider::new(reqwest::Client::new(), c.clone(), "http://x", "http://g")
             .err()

@@ -1,10 +1,11 @@
 //! The Microsoft Teams source: configuration (spec §10.1, plus optional app-only and endpoint keys), the
-//! [`Source`] the content engine runs, and its factory. `auth` gets tokens, `graph` talks HTTP, `crawl` walks
-//! the tenant (and `progress` logs how far it got), `docs` shapes the documents, `html_text` turns message bodies
-//! into text.
+//! [`Source`] the content engine runs, and its factory. `defaults` holds the source's default settings, `auth`
+//! gets tokens, `graph` talks HTTP, `crawl` walks the tenant (and `progress` logs how far it got), `docs` shapes
+//! the documents, `html_text` turns message bodies into text.
 
 pub mod auth;
 pub mod crawl;
+pub mod defaults;
 pub mod docs;
 pub mod graph;
 pub mod hosts;
@@ -132,15 +133,38 @@ pub fn default_configuration() -> Value {
         json!("The certificate's SHA-1 thumbprint as the Azure portal shows it (40 hex digits).");
     map.insert("certificate_thumbprint".into(), thumbprint);
 
+    let rate_limits_tooltip = format!(
+        "Per endpoint class: `chat_messages={},channel_messages={},teams={},outlook={},drives={},other={},per_channel={}` \
+         (the defaults); 0 = no limit.",
+        defaults::CHAT_MESSAGES_RPS,
+        defaults::CHANNEL_MESSAGES_RPS,
+        defaults::TEAMS_RPS,
+        defaults::OUTLOOK_RPS,
+        defaults::DRIVES_RPS,
+        defaults::OTHER_RPS,
+        defaults::PER_TEAM_OR_CHANNEL_RPS,
+    );
     for (key, label, order, default, tooltip) in [
-        ("graph_url", "Microsoft Graph URL", 9, DEFAULT_GRAPH_URL, "Change for national clouds."),
-        ("login_url", "Microsoft identity platform URL", 10, DEFAULT_LOGIN_URL, "Change for national clouds."),
+        (
+            "graph_url",
+            "Microsoft Graph URL",
+            9,
+            DEFAULT_GRAPH_URL,
+            "Change for national clouds.",
+        ),
+        (
+            "login_url",
+            "Microsoft identity platform URL",
+            10,
+            DEFAULT_LOGIN_URL,
+            "Change for national clouds.",
+        ),
         (
             "rate_limits",
             "Graph requests per second",
             11,
             "",
-            "Per endpoint class: `chat_messages=20,channel_messages=20,teams=30,outlook=16,drives=20,other=30,per_channel=4` (the defaults); 0 = no limit.",
+            &rate_limits_tooltip,
         ),
     ] {
         let mut f = field(label, order, false);
@@ -236,6 +260,14 @@ mod tests {
                 ),
                 ("username".into(), "depends_on".into(), json!([]), delegated),
             ]
+        );
+    }
+
+    #[test]
+    fn the_rate_limits_tooltip_names_the_defaults() {
+        assert_eq!(
+            default_configuration()["rate_limits"]["tooltip"],
+            "Per endpoint class: `chat_messages=20,channel_messages=20,teams=30,outlook=16,drives=20,other=30,per_channel=4` (the defaults); 0 = no limit."
         );
     }
 

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde_json::{Map, Value};
 
-use super::auth::{AuthError, AuthMethod, Credentials, TokenProvider};
+use super::auth::{AuthError, AuthMethod, Credentials, TokenKind, TokenProvider};
 use super::crawl;
 use super::graph::{GraphClient, GraphError, GraphSettings, RateLimits};
 use super::hosts::{check_endpoint, check_tenant_id, DownloadHosts, Endpoint};
 use super::progress::PROGRESS_EVERY;
-use super::{DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
+use super::{defaults, DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
 use crate::config::{AllowedHost, Config};
 use crate::net::{Outbound, TrustError};
 use crate::secret::Secret;
@@ -31,6 +31,8 @@ pub struct TeamsFactory {
     pub concurrency: crawl::Concurrency,
     /// How often a running crawl logs its progress.
     pub progress_every: Duration,
+    /// Files larger than this are indexed without content: `service.max_file_download_size` for the service.
+    pub max_download_bytes: u64,
 }
 
 impl Default for TeamsFactory {
@@ -41,18 +43,21 @@ impl Default for TeamsFactory {
             graph: GraphSettings::default(),
             concurrency: crawl::Concurrency::default(),
             progress_every: PROGRESS_EVERY,
+            max_download_bytes: defaults::MAX_DOWNLOAD_BYTES,
         }
     }
 }
 
 impl TeamsFactory {
-    /// The factory the service runs: `OVERRIDE_URL` (loudly) and `graph.allowed_hosts` from `config`, with Graph,
+    /// The factory the service runs: `OVERRIDE_URL` (loudly), `graph.allowed_hosts` and the download cap
+    /// (`service.max_file_download_size`) from `config`, with Graph,
     /// sign-in and download connections trusting `graph.ca_certs` (read now, so a bad file stops the start) on
     /// top of `outbound`.
     pub fn for_service(config: &Config, outbound: &Outbound) -> Result<TeamsFactory, TrustError> {
         let mut factory = TeamsFactory {
             override_url: config.env.override_url.clone(),
             allowed_hosts: config.graph.allowed_hosts.clone(),
+            max_download_bytes: config.service.max_file_download_size,
             ..TeamsFactory::default()
         };
         if let Some(url) = &factory.override_url {
@@ -194,10 +199,11 @@ impl TeamsFactory {
         let graph = GraphClient::new(settings, Arc::new(tokens)).map_err(SourceError::from)?;
         Ok(TeamsSource {
             graph: Arc::new(graph),
-            app_only: method.app_only(),
+            sign_in: method,
             concurrency: self.concurrency.clone(),
             progress_every: self.progress_every,
             types: Arc::new(types),
+            max_download_bytes: self.max_download_bytes,
         })
     }
 }
@@ -219,10 +225,11 @@ impl SourceFactory for TeamsFactory {
 
 pub struct TeamsSource {
     graph: Arc<GraphClient>,
-    app_only: bool,
+    sign_in: AuthMethod,
     concurrency: crawl::Concurrency,
     progress_every: Duration,
     types: Arc<crawl::DocTypes>,
+    max_download_bytes: u64,
 }
 
 impl TeamsSource {
@@ -235,13 +242,13 @@ impl TeamsSource {
 impl Source for TeamsSource {
     /// Signs in and makes one cheap call (the reference swallowed ping failures; this one reports them).
     async fn ping(&self) -> Result<(), SourceError> {
-        let path = if self.app_only {
+        let path = if self.sign_in.app_only() {
             "/users?$top=1"
         } else {
             "/me"
         };
         self.graph
-            .get_json(path, true)
+            .get_json(path, TokenKind::Delegated)
             .await
             .map(|_| ())
             .map_err(SourceError::from)
@@ -254,10 +261,11 @@ impl Source for TeamsSource {
     ) -> BoxStream<'_, Result<SourceEvent, SourceError>> {
         crawl::start(
             self.graph.clone(),
-            self.app_only,
+            self.sign_in,
             self.concurrency.clone(),
             self.progress_every,
             self.types.clone(),
+            self.max_download_bytes,
         )
     }
 
