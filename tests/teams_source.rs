@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use elastic_ingest::config::{self, Environment};
 use elastic_ingest::net::Outbound;
-use elastic_ingest::source::{Source, SourceEvent, SyncKind};
+use elastic_ingest::source::{ErrorKind, Source, SourceError, SourceEvent, SyncKind};
 use elastic_ingest::sources::teams::auth::TokenKind;
 use elastic_ingest::sources::teams::docs::ALL_TYPES;
 use elastic_ingest::sources::teams::{TeamsFactory, TeamsSource};
@@ -589,4 +589,50 @@ async fn the_download_cap_is_the_services_max_file_download_size() {
     assert_eq!(default.max_download_bytes, 10 * 1024 * 1024);
     let sizes = download_sizes(&default.build(&values).expect("valid configuration")).await;
     assert!(!sizes.is_empty() && sizes[0] < big, "{sizes:?}");
+}
+
+/// Graph's failures reach the engine with their kind (not flattened into text): an answer that is not a page is
+/// invalid data, a 500 that persists is transient, a 429 that persists is throttling, a 403 a missing
+/// permission, a rejected secret an auth failure. Only the transient and throttled ones are worth a retry later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_failures_keep_their_kind_across_the_source_boundary() {
+    let fx = start_fixture(GraphOptions::default());
+    let forbidden = r#"{"error":{"code":"Forbidden","message":"Missing role"}}"#;
+    fx.set_faults(json!({"override": [
+        {"path": "^/v1.0/users\\?\\$top=3$", "status": 200, "body": "{}"},
+        {"path": "^/v1.0/users\\?\\$top=4$", "status": 500, "body": ""},
+        {"path": "^/v1.0/users\\?\\$top=5$", "status": 429, "body": ""},
+        {"path": "^/v1.0/users\\?\\$top=6$", "status": 403, "body": forbidden},
+    ]}))
+    .await
+    .unwrap();
+    let mut f = factory(&fx);
+    f.graph.max_retry_after = Duration::from_millis(20);
+    f.graph.max_throttle_retries = 2;
+    let source = f.build(&values(&fx, "delegated")).unwrap();
+    let kind_of = |top: u32| {
+        let graph = source.graph();
+        async move {
+            let error = graph
+                .collect(&format!("/users?$top={top}"), TokenKind::Delegated)
+                .await
+                .expect_err("the override fails the listing");
+            SourceError::from(error)
+        }
+    };
+    let invalid = kind_of(3).await;
+    assert_eq!(invalid.kind(), ErrorKind::InvalidData, "{invalid}");
+    let transient = kind_of(4).await;
+    assert_eq!(transient.kind(), ErrorKind::Transient, "{transient}");
+    let throttled = kind_of(5).await;
+    assert_eq!(throttled.kind(), ErrorKind::Throttled, "{throttled}");
+    let permission = kind_of(6).await;
+    assert_eq!(permission.kind(), ErrorKind::Permission, "{permission}");
+    assert!(transient.is_retryable() && throttled.is_retryable());
+    assert!(!invalid.is_retryable() && !permission.is_retryable());
+
+    let mut v = values(&fx, "app_secret");
+    v["secret_value"] = json!("not-the-secret");
+    let rejected = f.build(&v).unwrap().ping().await.unwrap_err();
+    assert_eq!(rejected.kind(), ErrorKind::Auth, "{rejected}");
 }

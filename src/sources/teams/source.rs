@@ -294,7 +294,7 @@ impl From<GraphError> for SourceError {
             GraphError::NotFound { .. } => ErrorKind::NotFound,
             GraphError::Unauthorized { .. } => ErrorKind::Auth,
             GraphError::Auth(auth) => return SourceError::from(auth.clone()),
-            GraphError::Failed { .. } => ErrorKind::Transient,
+            GraphError::Failed { kind, .. } => *kind,
             GraphError::ForeignHost { .. } => ErrorKind::Failed,
         };
         SourceError::new(kind, e.to_string())

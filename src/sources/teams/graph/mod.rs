@@ -42,7 +42,7 @@ use super::hosts::DownloadHosts;
 use super::{defaults, DEFAULT_GRAPH_URL};
 use crate::net::body::{read_capped, BodyError};
 use crate::net::Outbound;
-use crate::source::ApiUsage;
+use crate::source::{ApiUsage, ErrorKind};
 
 #[derive(Debug, Clone)]
 pub struct GraphSettings {
@@ -101,8 +101,13 @@ pub enum GraphError {
     Unauthorized { path: String },
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// What is left after the client's own retries; `kind` says why (see `SourceError`).
     #[error("{path}: {reason}")]
-    Failed { path: String, reason: String },
+    Failed {
+        path: String,
+        reason: String,
+        kind: ErrorKind,
+    },
     /// A next link or download URL pointing somewhere this client does not send requests (see [`Destination`]).
     #[error("refused to follow {what} to {origin}: {rule}")]
     ForeignHost {
@@ -143,6 +148,7 @@ impl GraphClient {
                 .map_err(|e| GraphError::Failed {
                     path: settings.base_url.clone(),
                     reason: format!("cannot build the HTTP client: {e}"),
+                    kind: ErrorKind::Configuration,
                 })
         };
         let http = build(settings.request_timeout, Destination::Graph)?;
@@ -215,6 +221,7 @@ impl GraphClient {
                     return Err(GraphError::Failed {
                         reason: transport_reason(&e),
                         path,
+                        kind: ErrorKind::Failed,
                     })
                 }
                 Err(e) => Retry::Failure(transport_reason(&e)),
@@ -222,7 +229,7 @@ impl GraphClient {
                     200..=299 => match read_capped(response, self.settings.max_body_bytes).await {
                         Ok(body) => match json_object(&body).and_then(&accept) {
                             Ok(value) => return Ok(value),
-                            Err(reason) => Retry::Failure(reason),
+                            Err(reason) => Retry::Invalid(reason),
                         },
                         Err(BodyError::TooLarge { limit }) => {
                             Retry::Failure(format!("an answer larger than {limit} bytes"))
@@ -249,6 +256,7 @@ impl GraphClient {
                         return Err(GraphError::Failed {
                             reason: format!("HTTP 400: {}", error_message(response).await),
                             path,
+                            kind: ErrorKind::Failed,
                         })
                     }
                     status => {
@@ -286,7 +294,8 @@ impl GraphClient {
                     "more than {} pages: the listing does not end",
                     self.settings.max_pages
                 );
-                return Some((Err(GraphError::Failed { path, reason }), state));
+                let kind = ErrorKind::InvalidData;
+                return Some((Err(GraphError::Failed { path, reason, kind }), state));
             }
             let followed = &state.followed;
             let page = self
@@ -303,7 +312,8 @@ impl GraphClient {
                 // The first page's 404 is the caller's to read; a later one means the listing broke off.
                 Err(GraphError::NotFound { path }) if state.pages > 1 => {
                     let reason = "404 on a next-link page: the listing broke off".to_string();
-                    Some((Err(GraphError::Failed { path, reason }), state))
+                    let kind = ErrorKind::Transient;
+                    Some((Err(GraphError::Failed { path, reason, kind }), state))
                 }
                 Err(e) => Some((Err(e), state)),
             }
@@ -334,6 +344,7 @@ impl GraphClient {
                     return Err(GraphError::Failed {
                         reason: transport_reason(&e),
                         path,
+                        kind: ErrorKind::Failed,
                     })
                 }
                 Err(e) => Retry::Failure(transport_reason(&e)),
@@ -344,6 +355,7 @@ impl GraphClient {
                             return Err(GraphError::Failed {
                                 path,
                                 reason: format!("larger than {limit} bytes"),
+                                kind: ErrorKind::InvalidData,
                             })
                         }
                         Err(BodyError::Transport(e)) => Retry::Failure(transport_reason(&e)),
@@ -360,6 +372,7 @@ impl GraphClient {
                         return Err(GraphError::Failed {
                             path,
                             reason: "redirected to a host downloads may not come from".into(),
+                            kind: ErrorKind::Failed,
                         })
                     }
                     status @ (429 | 503) => {

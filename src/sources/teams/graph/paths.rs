@@ -3,6 +3,7 @@
 //! cloud's SharePoint/OneDrive hosts or `graph.allowed_hosts` — held for redirects too.
 
 use super::GraphError;
+use crate::source::ErrorKind;
 use crate::sources::teams::hosts::DownloadHosts;
 
 /// What a URL out of a Graph answer is used for, which decides the hosts it may point at.
@@ -34,6 +35,7 @@ impl Endpoints {
             .map_err(|e| GraphError::Failed {
                 path: base_url.to_string(),
                 reason: format!("not a URL: {e}"),
+                kind: ErrorKind::Configuration,
             })?
             .origin();
         Ok(Endpoints {

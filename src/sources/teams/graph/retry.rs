@@ -1,6 +1,7 @@
 //! One request's retry budget: backoff after failures (5xx, timeouts, ...), `Retry-After` after throttling
 //! answers (429/503, capped, with their own larger budget), and the sync's first throttling logged at INFO.
 
+use crate::source::ErrorKind;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -9,7 +10,10 @@ use crate::retry::Backoff;
 
 pub(super) enum Retry {
     Throttled(u16, Option<Duration>),
+    /// A failure that may heal: transport errors, 5xx, a cut-off body.
     Failure(String),
+    /// A 2xx whose body is not what Graph documents (retried too: Graph sometimes answers half a page).
+    Invalid(String),
 }
 
 /// One request's retry budget: failures (5xx, timeouts, ...) and throttling answers are counted separately.
@@ -44,6 +48,11 @@ impl<'a> Attempts<'a> {
     pub(super) fn next_wait(&mut self, retry: Retry, path: &str) -> Result<Duration, GraphError> {
         let settings = &self.client.settings;
         let usage = &self.client.usage;
+        // The last failure decides what an exhausted budget is reported as.
+        let kind = match &retry {
+            Retry::Invalid(_) => ErrorKind::InvalidData,
+            _ => ErrorKind::Transient,
+        };
         let wait = match retry {
             Retry::Throttled(status, after) => {
                 self.throttles += 1;
@@ -55,6 +64,7 @@ impl<'a> Attempts<'a> {
                             "still throttled (HTTP {status}) after {} retries",
                             self.throttles - 1
                         ),
+                        kind: ErrorKind::Throttled,
                     });
                 }
                 let wait = after
@@ -71,12 +81,13 @@ impl<'a> Attempts<'a> {
                 }
                 wait
             }
-            Retry::Failure(reason) => {
+            Retry::Failure(reason) | Retry::Invalid(reason) => {
                 self.failures += 1;
                 if self.failures >= settings.max_attempts {
                     return Err(GraphError::Failed {
                         path: path.to_string(),
                         reason: format!("{reason} (after {} attempts)", self.failures),
+                        kind,
                     });
                 }
                 self.backoff.next_delay()
