@@ -217,14 +217,7 @@ impl GraphClient {
                 .send()
                 .await;
             let failure = match outcome {
-                Err(e) if is_certificate_failure(&e) => {
-                    return Err(GraphError::Failed {
-                        reason: transport_reason(&e),
-                        path,
-                        kind: ErrorKind::Failed,
-                    })
-                }
-                Err(e) => Retry::Failure(transport_reason(&e)),
+                Err(e) => unanswered(&e, &path)?,
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match read_capped(response, self.settings.max_body_bytes).await {
                         Ok(body) => match json_object(&body).and_then(&accept) {
@@ -340,14 +333,7 @@ impl GraphClient {
             self.limiters.pace(EndpointClass::Drives, "").await;
             self.usage.add_request();
             let failure = match self.download_http.get(url).send().await {
-                Err(e) if is_certificate_failure(&e) => {
-                    return Err(GraphError::Failed {
-                        reason: transport_reason(&e),
-                        path,
-                        kind: ErrorKind::Failed,
-                    })
-                }
-                Err(e) => Retry::Failure(transport_reason(&e)),
+                Err(e) => unanswered(&e, &path)?,
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match read_capped(response, max_bytes).await {
                         Ok(bytes) => return Ok(bytes),
@@ -385,4 +371,17 @@ impl GraphClient {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// A request that got no answer: a rejected certificate fails at once (it stays rejected until someone changes
+/// the trust settings), anything else is retried.
+fn unanswered(e: &reqwest::Error, path: &str) -> Result<Retry, GraphError> {
+    if is_certificate_failure(e) {
+        return Err(GraphError::Failed {
+            reason: transport_reason(e),
+            path: path.to_string(),
+            kind: ErrorKind::Failed,
+        });
+    }
+    Ok(Retry::Failure(transport_reason(e)))
 }
