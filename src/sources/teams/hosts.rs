@@ -4,7 +4,7 @@
 //! always https), or hosts the operator lists in config.yml (`graph.allowed_hosts`) or sets with `OVERRIDE_URL`.
 //! Download URLs carry a pre-authentication token and come out of Graph answers; they are followed only to the
 //! SharePoint/OneDrive domains of the cloud in use (https) or operator-allowed hosts. Next links are checked in
-//! `graph.rs` (same origin as `graph_url`, since they carry the bearer token).
+//! `graph/paths.rs` (same origin as `graph_url`, since they carry the bearer token).
 
 use url::Url;
 
