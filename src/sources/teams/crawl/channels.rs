@@ -117,20 +117,8 @@ impl Crawl {
             .types
             .any(&[docs::CHANNEL_MESSAGE, docs::CHANNEL_MEETING]);
         let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::Delegated));
-        // A stream does nothing until polled: not wanted, the listing is never requested.
-        while let Some(page) = if wants_messages {
-            pages.next().await
-        } else {
-            None
-        } {
-            let messages = match page {
-                Ok(messages) => messages,
-                Err(e) => {
-                    self.sub_failure(format!("messages of channel {label}"), &e)
-                        .await;
-                    break;
-                }
-            };
+        let part = || format!("messages of channel {label}");
+        while let Some(messages) = self.next_child_page(&mut pages, wants_messages, part).await {
             for message in &messages {
                 // Read in place, not through a struct: replies are whole messages, handed on as they are.
                 let replies = message

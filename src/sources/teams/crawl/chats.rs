@@ -102,20 +102,8 @@ impl Crawl {
             docs::USER_CHAT_ATTACHMENT,
         ]);
         let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::Delegated));
-        // A stream does nothing until polled: not wanted, the listing is never requested.
-        while let Some(page) = if wants_messages {
-            pages.next().await
-        } else {
-            None
-        } {
-            let messages = match page {
-                Ok(messages) => messages,
-                Err(e) => {
-                    self.sub_failure(format!("messages of chat {chat_id}"), &e)
-                        .await;
-                    break;
-                }
-            };
+        let part = || format!("messages of chat {chat_id}");
+        while let Some(messages) = self.next_child_page(&mut pages, wants_messages, part).await {
             for message in &messages {
                 if let Some(doc) = docs::chat_message(&chat, &members, message) {
                     self.doc(doc, None).await;

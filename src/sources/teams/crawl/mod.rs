@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, OnceCell};
 use tracing::Instrument;
@@ -255,6 +255,27 @@ impl Crawl {
         match error {
             GraphError::Auth(_) | GraphError::Unauthorized { .. } => self.fatal(&part, error).await,
             _ => self.incomplete(part, error).await,
+        }
+    }
+
+    /// The next page of a child listing: `None` at its end, when the listing is not `wanted` (a stream does
+    /// nothing until polled, so it is never requested), or after a failed page, which is reported as `part` by
+    /// [`Self::sub_failure`].
+    async fn next_child_page(
+        &self,
+        pages: &mut (impl Stream<Item = Result<Vec<Value>, GraphError>> + Unpin),
+        wanted: bool,
+        part: impl FnOnce() -> String,
+    ) -> Option<Vec<Value>> {
+        if !wanted {
+            return None;
+        }
+        match pages.next().await? {
+            Ok(items) => Some(items),
+            Err(e) => {
+                self.sub_failure(part(), &e).await;
+                None
+            }
         }
     }
 
