@@ -182,7 +182,16 @@ impl SyncEngine for ContentEngine {
                 accepted: values.get(ACCEPT_LARGE_DELETION).is_some_and(truthy),
             },
         };
-        let produced = produce(source.as_ref(), &plan, cursor, existing, tx, &ctx).await;
+        let produced = produce(
+            source.as_ref(),
+            &plan,
+            cursor,
+            existing,
+            tx,
+            &ctx,
+            (&data, &index),
+        )
+        .await;
         let sink_result = sink_task
             .await
             .map_err(|e| SyncError::Failed(format!("the bulk sink task failed: {e}")))?;
@@ -367,6 +376,7 @@ async fn produce(
     mut existing: ExistingDocs,
     tx: QueueSender,
     ctx: &SyncContext,
+    (data, index): (&EsClient, &str),
 ) -> Result<Produced, SyncError> {
     let found = existing.len() as u64;
     let mut counters = Counters::default();
@@ -392,7 +402,7 @@ async fn produce(
                 let mut probe = Map::new();
                 probe.insert("_id".into(), Value::String(id));
                 if let Some(id) = document::document_id(&probe) {
-                    existing.remove(id.as_str());
+                    existing.take(id.as_str());
                     counters.deletes += 1;
                     tx.send(BulkOp::Delete { id })
                         .await
@@ -415,7 +425,7 @@ async fn produce(
             counters.filtered += 1;
             continue;
         }
-        let stored = existing.remove(id.as_str());
+        let stored = existing.take(id.as_str());
         let fingerprint = content::timestamp_fingerprint(content::body_timestamp(&body));
         match stored {
             Some(fp) if plan.kind == SyncKind::Incremental && fp != 0 && fp == fingerprint => {
@@ -500,12 +510,22 @@ async fn produce(
         }
     }
     if listed_everything && held_back.is_none() {
-        for id in existing.into_keys() {
-            counters.deletes += 1;
-            tx.send(BulkOp::Delete { id: id.into() })
-                .await
-                .map_err(SyncError::from)?;
-        }
+        // The map holds id hashes only: the ids to delete are read again from the index.
+        let deletes = &mut counters.deletes;
+        content::take_unlisted(data, index, &mut existing, |ids| {
+            let tx = &tx;
+            *deletes += ids.len() as u64;
+            async move {
+                if ctx.stop.is_cancelled() {
+                    return Err(SyncError::Stopped);
+                }
+                for id in ids {
+                    tx.send(BulkOp::Delete { id }).await?;
+                }
+                Ok::<(), SyncError>(())
+            }
+        })
+        .await?;
     } else if held_back.is_none() {
         tracing::warn!(
             kept = existing.len(),
