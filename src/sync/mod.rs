@@ -4,6 +4,7 @@
 //! bounded [`queue`] and the bulk [`sink`] (with its [`error_monitor`]). This module never names a source: the
 //! registry it consults is handed in by `main`.
 
+pub mod delete_guard;
 pub mod document;
 pub mod engine;
 pub mod error_monitor;
