@@ -55,8 +55,6 @@ pub enum ServiceError {
     Preflight(#[from] preflight::PreflightError),
     #[error("{0}")]
     Setup(#[from] EsError),
-    #[error(transparent)]
-    Trust(#[from] crate::net::TrustError),
     /// A source could not be set up from config.yml (for example an unreadable `graph.ca_certs`).
     #[error(transparent)]
     Source(#[from] SourceError),

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::es::{Connector, EsError, JobStats, SyncJob};
-use crate::source::{ApiTotals, ApiUsage, ErrorKind, Registry, SourceError};
+use crate::source::{ApiTotals, ApiUsage, Registry, SourceError};
 
 /// Everything a sync needs: the claimed job (its connector snapshot is what to sync), the live connector as it
 /// was when the job started, the service configuration, the counters to keep up to date, and a token that fires
@@ -107,7 +107,7 @@ pub async fn check_configuration(
         )));
     }
     crate::es::configuration::validate(configuration)
-        .map_err(|problems| SourceError::new(ErrorKind::Configuration, problems.join(" ")))?;
+        .map_err(|problems| SourceError::configuration(problems.join(" ")))?;
     engine.check(service_type, configuration).await
 }
 
