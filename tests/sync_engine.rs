@@ -12,7 +12,8 @@ use common::{configured_teams, connector_doc, wait_for, Harness, Mode};
 use elastic_ingest::es::JobType;
 use elastic_ingest::service::ServiceAction;
 use elastic_ingest::source::{
-    Attachment, ErrorKind, Source, SourceDoc, SourceError, SourceEvent, SourceFactory, SyncKind,
+    Attachment, Download, ErrorKind, Source, SourceDoc, SourceError, SourceEvent, SourceFactory,
+    SyncKind,
 };
 use elastic_ingest::sync::engine::ContentEngine;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -78,16 +79,16 @@ impl Source for Synthetic {
             doc.insert("title".into(), json!(title));
             let download = s.with_content.contains(id).then(|| {
                 let id = id.clone();
-                Box::pin(async move {
+                Download::new(None, async move {
                     if id.starts_with("bad") {
                         Err(SourceError::new(ErrorKind::NotFound, "HTTP 404"))
                     } else {
-                        Ok(Some(Attachment {
-                            filename: format!("{id}.txt"),
-                            bytes: format!("content of {id}").into_bytes(),
-                        }))
+                        Ok(Some(Attachment::from_bytes(
+                            format!("{id}.txt"),
+                            format!("content of {id}").into_bytes(),
+                        )))
                     }
-                }) as elastic_ingest::source::Download
+                })
             });
             events.push(Ok(SourceEvent::Doc(SourceDoc { doc, download })));
         }

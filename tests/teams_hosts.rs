@@ -3,6 +3,7 @@
 //! against the Graph fixture; small recording servers stand in for a Graph that links elsewhere and for download
 //! hosts, and say what reached them.
 
+use futures::StreamExt;
 use std::sync::{Arc, Mutex};
 
 use elastic_ingest::sources::teams::auth::TokenKind;
@@ -163,15 +164,24 @@ async fn download_hosts_never_get_the_token_and_must_be_allowed() {
         .unwrap();
 
     let url = format!("{}/_download/1?tempauth=pre-authenticated", downloads.url);
-    let bytes = source.graph().download(&url, 1024).await.unwrap();
+    let mut opened = source.graph().open_download(&url).await.expect("opened");
+    let mut bytes = Vec::new();
+    while let Some(chunk) = opened.body.next().await {
+        bytes.extend_from_slice(&chunk.expect("a chunk"));
+    }
     assert_eq!(bytes, b"file bytes");
+    assert_eq!(opened.size, Some(10));
     let seen = downloads.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].target, "/_download/1?tempauth=pre-authenticated");
     assert!(!seen[0].authorization, "the token went to a download host");
 
     let refused = format!("{}/_download/1?tempauth=pre-authenticated", unlisted.url);
-    let error = source.graph().download(&refused, 1024).await.unwrap_err();
+    let error = source
+        .graph()
+        .open_download(&refused)
+        .await
+        .expect_err("refused");
     assert!(
         matches!(
             &error,
@@ -186,9 +196,9 @@ async fn download_hosts_never_get_the_token_and_must_be_allowed() {
     // An allowed host cannot redirect a download to one that is not.
     let error = source
         .graph()
-        .download(&format!("{}/_download/1", redirecting.url), 1024)
+        .open_download(&format!("{}/_download/1", redirecting.url))
         .await
-        .unwrap_err();
+        .expect_err("refused");
     assert!(error.to_string().contains("redirected"), "{error}");
     assert!(unlisted.seen().is_empty(), "{:?}", unlisted.seen());
     assert!(redirecting.seen().iter().all(|s| !s.authorization));

@@ -96,8 +96,9 @@ async fn crawl(source: &TeamsSource) -> Crawl {
                 let id = doc.doc["_id"].as_str().unwrap_or("<none>").to_string();
                 if let Some(download) = doc.download {
                     if out.downloads < 5 {
-                        let got = download.await.expect("download");
-                        assert!(got.is_some_and(|a| !a.bytes.is_empty()));
+                        let got = download.fetch.await.expect("download");
+                        let bytes = got.expect("content").read_all(usize::MAX).await;
+                        assert!(!bytes.expect("the whole file").is_empty());
                     }
                     out.downloads += 1;
                 }
@@ -552,8 +553,13 @@ async fn download_sizes(source: &TeamsSource) -> Vec<usize> {
     while let Some(event) = stream.next().await {
         if let SourceEvent::Doc(doc) = event.expect("no sync error") {
             if let Some(download) = doc.download {
-                let got = download.await.expect("download").expect("content");
-                sizes.push(got.bytes.len());
+                let got = download.fetch.await.expect("download").expect("content");
+                sizes.push(
+                    got.read_all(usize::MAX)
+                        .await
+                        .expect("the whole file")
+                        .len(),
+                );
             }
         }
     }

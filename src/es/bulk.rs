@@ -10,8 +10,12 @@
 //! reads them but never uses them, spec §12.1). Other item failures (mapping errors, 4xx) are never retried.
 
 use std::future::Future;
+use std::ops::Range;
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value};
 
 use super::{EsClient, EsError};
@@ -22,8 +26,6 @@ use crate::retry::Backoff;
 const ITEM_RETRY_MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// Randomization factor of the item-retry delays: each is drawn from `[d × 0.7, d × 1.3]`.
 const ITEM_RETRY_JITTER: f64 = 0.3;
-/// Bytes of an action line besides the id and the index name: `{"delete":{"_index":"","_id":""}}` + newline.
-const ACTION_LINE_OVERHEAD: usize = 40;
 
 /// One document operation of a `_bulk` request.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,36 +69,57 @@ impl BulkOp {
         }
     }
 
-    /// Serializes the body once; queue, batching, size caps and the request all work from the result.
+    /// Serializes the operation once into its NDJSON lines; queue, batching, size caps and the request all work
+    /// from the result.
     pub fn encode(self) -> EncodedOp {
         match self {
             BulkOp::Index { id, body } => {
                 let has_attachment = body.contains_key("_attachment");
-                let source = Value::Object(body).to_string().into_bytes();
+                let mut lines = action_line(OpKind::Index, &id);
+                let start = lines.len();
+                // Writing a `Map` into a `Vec` cannot fail.
+                let _ = serde_json::to_writer(&mut lines, &body);
+                let source_len = lines.len() - start;
+                lines.push(b'\n');
                 EncodedOp {
                     id,
                     kind: OpKind::Index,
-                    source,
+                    lines: lines.into(),
+                    source_len,
                     has_attachment,
                 }
             }
             BulkOp::Delete { id } => EncodedOp {
+                lines: action_line(OpKind::Delete, &id).into(),
                 id,
                 kind: OpKind::Delete,
-                source: Vec::new(),
+                source_len: 0,
                 has_attachment: false,
             },
         }
     }
 }
 
-/// A [`BulkOp`] with its body serialized to JSON.
+/// `{"<action>":{"_id":<id>}}` and a newline. No `_index`: requests go to `/<index>/_bulk`, so an operation is
+/// encoded before anyone knows which request carries it, and the index name is not repeated per line.
+fn action_line(kind: OpKind, id: &str) -> Vec<u8> {
+    format!(
+        "{{\"{}\":{{\"_id\":{}}}}}\n",
+        kind.action(),
+        Value::from(id)
+    )
+    .into_bytes()
+}
+
+/// A [`BulkOp`] encoded as its NDJSON lines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedOp {
     id: String,
     kind: OpKind,
-    /// The source line without its newline; empty for deletes.
-    source: Vec<u8>,
+    /// The action line and, for index ops, the source line; each ends with a newline.
+    lines: Bytes,
+    /// Bytes of the source line without its newline (0 for a delete).
+    source_len: usize,
     has_attachment: bool,
 }
 
@@ -111,7 +134,7 @@ impl EncodedOp {
 
     /// Bytes of the serialized body (0 for a delete): what `indexed_document_volume` adds up (spec §6.6).
     pub fn body_bytes(&self) -> usize {
-        self.source.len()
+        self.source_len
     }
 
     /// Whether the body has an `_attachment` field (binary content for the pipeline): such documents are
@@ -120,36 +143,217 @@ impl EncodedOp {
         self.has_attachment
     }
 
-    /// Approximate NDJSON size of this operation's lines: exact for the body, the action line counted without
-    /// the index name and with the id unescaped. Used for queue, batch and size-cap budgets.
+    /// Exact bytes of this operation's NDJSON lines: what the queue, batches and size caps count.
     pub fn size(&self) -> usize {
-        let source_line = if self.kind == OpKind::Index {
-            self.source.len() + 1
-        } else {
-            0
-        };
-        ACTION_LINE_OVERHEAD + self.id.len() + source_line
+        self.lines.len()
     }
 }
 
-/// The NDJSON body of a `_bulk` request: per op an action line (`{"index":{"_index":I,"_id":ID}}` or
-/// `{"delete":{...}}`) and, for index ops, the source line; every line ends with `\n`.
-pub fn encode_request<'a>(index: &str, ops: impl IntoIterator<Item = &'a EncodedOp>) -> Vec<u8> {
-    let index = Value::from(index).to_string();
-    let mut out = Vec::new();
-    for op in ops {
-        let action = format!(
-            "{{\"{}\":{{\"_index\":{index},\"_id\":{}}}}}\n",
-            op.kind.action(),
-            Value::from(op.id.as_str())
-        );
-        out.extend_from_slice(action.as_bytes());
-        if op.kind == OpKind::Index {
-            out.extend_from_slice(&op.source);
-            out.push(b'\n');
+/// Builds an index operation whose `_attachment` is a file's bytes in base64, written straight into the
+/// operation as the bytes arrive: the file is never held whole, nor its base64 as a separate string, and the
+/// finished operation is the buffer the `_bulk` request sends.
+pub struct AttachmentOp {
+    id: String,
+    lines: Vec<u8>,
+    source_start: usize,
+    /// 0–2 bytes left over from the last chunk (base64 encodes 3 bytes at a time).
+    carry: [u8; 3],
+    carry_len: usize,
+    file_bytes: u64,
+}
+
+impl AttachmentOp {
+    /// Starts the operation for `id` with the fields of `body` (which must not hold `_attachment`), sized for
+    /// a file of `expected_file_bytes`.
+    pub fn new(id: String, body: &Map<String, Value>, expected_file_bytes: u64) -> Self {
+        let mut lines = action_line(OpKind::Index, &id);
+        let source_start = lines.len();
+        let fields = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+        lines.reserve(Self::size_for(&id, fields.len(), expected_file_bytes) - source_start);
+        // `{...}` → `{...,"_attachment":"`
+        lines.extend_from_slice(&fields[..fields.len().saturating_sub(1)]);
+        if fields.len() > 2 {
+            lines.push(b',');
+        }
+        lines.extend_from_slice(b"\"_attachment\":\"");
+        AttachmentOp {
+            id,
+            lines,
+            source_start,
+            carry: [0; 3],
+            carry_len: 0,
+            file_bytes: 0,
         }
     }
-    out
+
+    /// The finished operation's size for a file of `file_bytes`, given the serialized fields' length.
+    fn size_for(id: &str, fields_len: usize, file_bytes: u64) -> usize {
+        let base64 = usize::try_from(file_bytes.div_ceil(3) * 4).unwrap_or(usize::MAX);
+        // Action line (the id at most 6× longer once escaped), fields, `,"_attachment":"`, base64, `"}` + newline.
+        24 + id.len() * 6 + fields_len + 17 + base64 + 3
+    }
+
+    /// An upper estimate of the finished operation for a file of `file_bytes` and the given fields.
+    pub fn estimate(id: &str, body: &Map<String, Value>, file_bytes: u64) -> usize {
+        let fields = serde_json::to_vec(body).map_or(2, |f| f.len());
+        Self::size_for(id, fields, file_bytes)
+    }
+
+    /// Bytes of the file taken so far.
+    pub fn file_bytes(&self) -> u64 {
+        self.file_bytes
+    }
+
+    /// Bytes of the operation so far.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Appends the next bytes of the file.
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        self.file_bytes += chunk.len() as u64;
+        if self.carry_len > 0 {
+            let take = (3 - self.carry_len).min(chunk.len());
+            self.carry[self.carry_len..self.carry_len + take].copy_from_slice(&chunk[..take]);
+            self.carry_len += take;
+            chunk = &chunk[take..];
+            if self.carry_len < 3 {
+                return;
+            }
+            let carry = self.carry;
+            self.append_base64(&carry);
+            self.carry_len = 0;
+        }
+        let whole = chunk.len() / 3 * 3;
+        self.append_base64(&chunk[..whole]);
+        let rest = &chunk[whole..];
+        self.carry[..rest.len()].copy_from_slice(rest);
+        self.carry_len = rest.len();
+    }
+
+    fn append_base64(&mut self, input: &[u8]) {
+        if input.is_empty() {
+            return;
+        }
+        let start = self.lines.len();
+        let n = base64::encoded_len(input.len(), true).unwrap_or(0);
+        self.lines.resize(start + n, 0);
+        // The slice is exactly the encoded length, so this cannot fail.
+        let _ = STANDARD.encode_slice(input, &mut self.lines[start..]);
+    }
+
+    /// Closes the base64 string and the document.
+    pub fn finish(mut self) -> EncodedOp {
+        let carry = self.carry;
+        let n = self.carry_len;
+        self.append_base64(&carry[..n]);
+        self.lines.extend_from_slice(b"\"}");
+        let source_len = self.lines.len() - self.source_start;
+        self.lines.push(b'\n');
+        EncodedOp {
+            id: self.id,
+            kind: OpKind::Index,
+            lines: self.lines.into(),
+            source_len,
+            has_attachment: true,
+        }
+    }
+}
+
+/// Operations grouped into one `_bulk` request: one NDJSON body (a single operation's own buffer, or the
+/// operations copied once into one) and where each operation sits in it.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    body: Bytes,
+    items: Vec<BatchItem>,
+}
+
+/// One operation of a [`Batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchItem {
+    id: String,
+    kind: OpKind,
+    /// Its lines in the batch body.
+    range: Range<usize>,
+    source_len: usize,
+}
+
+impl BatchItem {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn kind(&self) -> OpKind {
+        self.kind
+    }
+
+    /// See [`EncodedOp::body_bytes`].
+    pub fn body_bytes(&self) -> usize {
+        self.source_len
+    }
+}
+
+impl Batch {
+    /// Joins `ops` into one request body; a single operation's buffer is used as it is.
+    pub fn from_ops(ops: Vec<EncodedOp>) -> Batch {
+        let mut items = Vec::with_capacity(ops.len());
+        let mut offset = 0;
+        for op in &ops {
+            items.push(BatchItem {
+                id: op.id.clone(),
+                kind: op.kind,
+                range: offset..offset + op.lines.len(),
+                source_len: op.source_len,
+            });
+            offset += op.lines.len();
+        }
+        let body = if let [op] = ops.as_slice() {
+            op.lines.clone()
+        } else {
+            let mut body = BytesMut::with_capacity(offset);
+            for op in ops {
+                body.extend_from_slice(&op.lines);
+            }
+            body.freeze()
+        };
+        Batch { body, items }
+    }
+
+    pub fn items(&self) -> &[BatchItem] {
+        &self.items
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Bytes of the request body.
+    pub fn size(&self) -> usize {
+        self.body.len()
+    }
+
+    /// The NDJSON body carrying the items at `indices` (all of them: the body itself, no copy).
+    fn body_of(&self, indices: &[usize]) -> Bytes {
+        if indices.len() == self.items.len() {
+            return self.body.clone();
+        }
+        if let [i] = indices {
+            return self.body.slice(self.items[*i].range.clone());
+        }
+        let mut body = BytesMut::new();
+        for &i in indices {
+            body.extend_from_slice(&self.body[self.items[i].range.clone()]);
+        }
+        body.freeze()
+    }
 }
 
 /// What happened to one item.
@@ -197,7 +401,7 @@ impl ItemError {
 /// Reads a `_bulk` answer for `ops` (in request order). A non-2xx status, a body without `items`, or a count
 /// or id that does not line up with the request is an error for the whole request.
 pub fn parse_response(
-    ops: &[&EncodedOp],
+    ops: &[&BatchItem],
     status: u16,
     body: &Value,
 ) -> Result<Vec<ItemOutcome>, EsError> {
@@ -221,7 +425,7 @@ pub fn parse_response(
         .collect()
 }
 
-fn parse_item(op: &EncodedOp, item: &Value) -> Result<ItemOutcome, EsError> {
+fn parse_item(op: &BatchItem, item: &Value) -> Result<ItemOutcome, EsError> {
     // Each item is `{"<action>": {...}}`.
     let data = item
         .as_object()
@@ -310,41 +514,39 @@ pub struct BulkOutcome {
     pub retried: u64,
 }
 
-/// Sends `ops` to `index` and re-sends only the items that failed with 429/5xx, per `policy`.
+/// Sends `batch` to `index` and re-sends only the items that failed with 429/5xx, per `policy`.
 pub async fn send_with_item_retries(
     client: &EsClient,
     index: &str,
     pipeline: Option<&str>,
-    ops: &[EncodedOp],
+    batch: &Batch,
     policy: &ItemRetryPolicy,
 ) -> BulkOutcome {
     let query: Vec<(&str, &str)> = pipeline.map(|p| ("pipeline", p)).into_iter().collect();
     let query = query.as_slice();
-    retry_items(ops, policy, |batch: Vec<&EncodedOp>| async move {
-        let body = encode_request(index, batch.iter().copied());
-        let (status, response) = client.bulk(query, &body).await?;
-        parse_response(&batch, status, &response)
+    retry_items(batch.len(), policy, |indices: Vec<usize>| async move {
+        let body = batch.body_of(&indices);
+        let items: Vec<&BatchItem> = indices.iter().map(|&i| &batch.items[i]).collect();
+        let (status, response) = client.bulk(index, query, body).await?;
+        parse_response(&items, status, &response)
     })
     .await
 }
 
-/// The item-retry loop, apart from HTTP so it can be tested with a scripted `send`.
-async fn retry_items<'a, F, Fut>(
-    ops: &'a [EncodedOp],
-    policy: &ItemRetryPolicy,
-    mut send: F,
-) -> BulkOutcome
+/// The item-retry loop over `count` items, apart from HTTP so it can be tested with a scripted `send` (which
+/// gets the indices of the items to send).
+async fn retry_items<F, Fut>(count: usize, policy: &ItemRetryPolicy, mut send: F) -> BulkOutcome
 where
-    F: FnMut(Vec<&'a EncodedOp>) -> Fut,
+    F: FnMut(Vec<usize>) -> Fut,
     Fut: Future<Output = Result<Vec<ItemOutcome>, EsError>>,
 {
-    let mut items = vec![ItemOutcome::Unsent; ops.len()];
-    let mut pending: Vec<usize> = (0..ops.len()).collect();
+    let mut items = vec![ItemOutcome::Unsent; count];
+    let mut pending: Vec<usize> = (0..count).collect();
     let mut backoff = policy.backoff();
     let mut retried = 0u64;
     let mut round = 0u32;
     while !pending.is_empty() {
-        let results = match send(pending.iter().map(|&i| &ops[i]).collect()).await {
+        let results = match send(pending.clone()).await {
             Ok(results) => results,
             Err(e) => {
                 for &i in &pending {
@@ -416,16 +618,19 @@ mod tests {
 
     #[test]
     fn ndjson_has_action_and_source_lines() {
-        let ops = [index_op("a\"1", json!({"id": "a", "n": 1})), delete_op("b")];
-        let body = String::from_utf8(encode_request("search-x", &ops)).unwrap();
+        let ops = vec![index_op("a\"1", json!({"id": "a", "n": 1})), delete_op("b")];
+        let batch = Batch::from_ops(ops);
+        let body = String::from_utf8(batch.body.to_vec()).unwrap();
         assert_eq!(
             body,
-            "{\"index\":{\"_index\":\"search-x\",\"_id\":\"a\\\"1\"}}\n{\"id\":\"a\",\"n\":1}\n\
-             {\"delete\":{\"_index\":\"search-x\",\"_id\":\"b\"}}\n"
+            "{\"index\":{\"_id\":\"a\\\"1\"}}\n{\"id\":\"a\",\"n\":1}\n\
+             {\"delete\":{\"_id\":\"b\"}}\n"
         );
         for line in body.lines() {
             serde_json::from_str::<Value>(line).unwrap();
         }
+        assert_eq!(batch.size(), body.len());
+        assert_eq!(&batch.body_of(&[1])[..], b"{\"delete\":{\"_id\":\"b\"}}\n");
     }
 
     #[test]
@@ -433,15 +638,61 @@ mod tests {
         let op = index_op("d", json!({"title": "x"}));
         assert_eq!(op.body_bytes(), r#"{"title":"x"}"#.len());
         assert!(!op.has_attachment());
-        let whole = encode_request("", [&op]).len();
-        assert!(
-            op.size() >= whole && op.size() <= whole + 8,
-            "{} vs {whole}",
-            op.size()
-        );
+        assert_eq!(op.size(), Batch::from_ops(vec![op.clone()]).size());
         assert!(index_op("d", json!({"_attachment": "QUJD"})).has_attachment());
         assert_eq!(delete_op("d").body_bytes(), 0);
         assert_eq!(BulkOp::Delete { id: "z".into() }.id(), "z");
+    }
+
+    #[test]
+    fn a_single_operation_is_sent_from_its_own_buffer() {
+        let op = index_op("big", json!({"t": "x".repeat(1000)}));
+        let lines = op.lines.clone();
+        let batch = Batch::from_ops(vec![op]);
+        assert_eq!(batch.body.as_ptr(), lines.as_ptr(), "no copy");
+        assert_eq!(batch.body_of(&[0]).as_ptr(), lines.as_ptr());
+    }
+
+    #[test]
+    fn attachment_ops_stream_base64_in_any_chunking() {
+        let file: Vec<u8> = (0..10_007u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        let fields = json!({"title": "report \"q3\"", "_timestamp": "t"});
+        let fields = fields.as_object().cloned().unwrap();
+        let mut expected = fields.clone();
+        expected.insert("_attachment".into(), json!(STANDARD.encode(&file)));
+        let expected = BulkOp::Index {
+            id: "f\u{e9}".into(),
+            body: expected,
+        }
+        .encode();
+        for chunk in [1, 2, 3, 4, 5, 64, 4096, 20_000] {
+            let mut op = AttachmentOp::new("f\u{e9}".into(), &fields, file.len() as u64);
+            for part in file.chunks(chunk) {
+                op.push(part);
+            }
+            assert_eq!(op.file_bytes(), file.len() as u64);
+            let done = op.finish();
+            // The same document (fields in another order) of the same size.
+            let source = |op: &EncodedOp| -> Value {
+                let line = op.lines.split(|b| *b == b'\n').nth(1).unwrap_or_default();
+                serde_json::from_slice(line).unwrap_or_default()
+            };
+            assert!(source(&done) == source(&expected), "chunks of {chunk}");
+            assert_eq!(
+                (done.size(), done.body_bytes()),
+                (expected.size(), expected.body_bytes())
+            );
+            assert_eq!((done.id(), done.has_attachment()), ("f\u{e9}", true));
+            assert!(AttachmentOp::estimate("f\u{e9}", &fields, file.len() as u64) >= done.size());
+        }
+        // No other fields, and an empty file.
+        let empty = Map::new();
+        let op = AttachmentOp::new("e".into(), &empty, 0).finish();
+        assert_eq!(
+            &op.lines[..],
+            b"{\"index\":{\"_id\":\"e\"}}\n{\"_attachment\":\"\"}\n"
+        );
+        assert!(op.has_attachment());
     }
 
     /// An outcome in one line, for compact assertions.
@@ -479,7 +730,8 @@ mod tests {
             {"index": {"_id": "odd", "status": 200, "result": "weird"}},
             {"index": {"_id": "down", "status": 503, "error": "unavailable"}}
         ]});
-        let got = parse_response(&ops.iter().collect::<Vec<_>>(), 200, &body).unwrap();
+        let batch = Batch::from_ops(ops);
+        let got = parse_response(&batch.items().iter().collect::<Vec<_>>(), 200, &body).unwrap();
         let expected = "Created Updated Noop Deleted NotFound"
             .split(' ')
             .map(str::to_string)
@@ -498,8 +750,8 @@ mod tests {
 
     #[test]
     fn a_200_without_matching_items_is_an_error() {
-        let ops = ops(&["a", "b"]);
-        let refs: Vec<&EncodedOp> = ops.iter().collect();
+        let batch = Batch::from_ops(ops(&["a", "b"]));
+        let refs: Vec<&BatchItem> = batch.items().iter().collect();
         let one = json!({"errors": false, "items": [{"index": {"_id": "a", "result": "created"}}]});
         let e = parse_response(&refs, 200, &one).unwrap_err().to_string();
         assert!(e.contains("1 items for 2 operations"), "{e}");
@@ -533,8 +785,8 @@ mod tests {
         answer: impl Fn(&str, usize) -> ItemOutcome,
     ) -> (BulkOutcome, Vec<(Vec<String>, Instant)>) {
         let calls = Mutex::new(Vec::new());
-        let outcome = retry_items(ops, &policy(max_retries), |batch| {
-            let ids: Vec<String> = batch.iter().map(|o| o.id().to_string()).collect();
+        let outcome = retry_items(ops.len(), &policy(max_retries), |batch| {
+            let ids: Vec<String> = batch.iter().map(|&i| ops[i].id().to_string()).collect();
             let mut calls = crate::lock::lock(&calls);
             let attempt = calls.len();
             calls.push((ids.clone(), Instant::now()));
@@ -588,7 +840,7 @@ mod tests {
     async fn a_failed_request_leaves_its_items_unsent() {
         let ops = ops(&["ok", "busy"]);
         let mut attempt = 0;
-        let outcome = retry_items(&ops, &policy(3), |batch| {
+        let outcome = retry_items(ops.len(), &policy(3), |batch| {
             attempt += 1;
             let result = if attempt == 1 {
                 Ok(vec![ItemOutcome::Created, failed("busy", 429)])
@@ -604,10 +856,7 @@ mod tests {
             outcome.request_error,
             Some(EsError::Timeout { .. })
         ));
-        let empty = retry_items(&[], &policy(3), |_| async {
-            panic!("no request for no ops")
-        })
-        .await;
+        let empty = retry_items(0, &policy(3), |_| async { panic!("no request for no ops") }).await;
         assert!(empty.items.is_empty() && empty.request_error.is_none());
     }
 

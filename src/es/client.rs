@@ -3,6 +3,7 @@
 //! rules (`net`: the OS certificate store, the proxy variables), and the few typed calls made so far. It speaks
 //! plain `application/json`, which Elasticsearch 8.x and 9.x both accept.
 
+use bytes::Bytes;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::headers::HeaderMap;
@@ -232,14 +233,17 @@ impl EsClient {
         Ok((status, body))
     }
 
-    /// `POST /_bulk` with an NDJSON body (`application/x-ndjson`), under the same retry policy as
+    /// `POST /<index>/_bulk` with an NDJSON body (`application/x-ndjson`), under the same retry policy as
     /// [`request`](Self::request): transport failures and retryable statuses of the *whole* request are retried,
     /// other non-2xx answers come back as `Ok`. What each item did is the caller's to read (see `es::bulk`).
+    /// The body is sent from the buffer given (`Bytes` is shared, not copied), also on retries.
     pub async fn bulk(
         &self,
+        index: &str,
         query: &[(&str, &str)],
-        ndjson: &[u8],
+        ndjson: Bytes,
     ) -> Result<(u16, Value), EsError> {
+        let path = format!("/{}/_bulk", crate::encode::path_segment(index));
         let mut headers = HeaderMap::new();
         headers.insert(
             CONTENT_TYPE,
@@ -252,10 +256,10 @@ impl EsClient {
                 .inner
                 .send(
                     Method::Post,
-                    "/_bulk",
+                    &path,
                     headers.clone(),
                     query,
-                    Some(ndjson),
+                    Some(ndjson.clone()),
                     None,
                 )
                 .await

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine as _;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 use tokio::sync::Semaphore;
@@ -19,6 +18,8 @@ use tracing::Instrument;
 
 use super::delete_guard::{DeleteGuard, HeldBack};
 use super::document::{self, PipelineSettings};
+use super::download::{self, ContentSettings, Extraction};
+use super::memory::MemoryBudget;
 use super::rules::SyncRules;
 use super::{SyncContext, SyncEngine, SyncError, SyncOutcome};
 use crate::es::bulk::BulkOp;
@@ -26,8 +27,7 @@ use crate::es::content::{self, ExistingDocs};
 use crate::es::{time, EsClient, JobType};
 use crate::net::Outbound;
 use crate::source::{
-    Attachment, Download, Source, SourceError, SourceEvent, SourceFactory, SyncKind,
-    ACCEPT_LARGE_DELETION,
+    Source, SourceError, SourceEvent, SourceFactory, SyncKind, ACCEPT_LARGE_DELETION,
 };
 use crate::sync::queue::{self, QueueLimits, QueueSender};
 use crate::sync::sink::{Sink, SinkSettings};
@@ -40,6 +40,8 @@ pub struct ContentEngine {
     /// Service-side extractions running at once, across all of this engine's syncs
     /// (`extract::MAX_CONCURRENT_EXTRACTIONS`).
     extractions: Arc<Semaphore>,
+    /// `bulk.queue_max_mem_size`, shared by this engine's syncs (made at the first sync, from its config).
+    memory: std::sync::OnceLock<MemoryBudget>,
 }
 
 impl ContentEngine {
@@ -47,7 +49,13 @@ impl ContentEngine {
         ContentEngine {
             factory,
             extractions: Arc::new(Semaphore::new(crate::extract::MAX_CONCURRENT_EXTRACTIONS)),
+            memory: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The memory budget, once a sync has run: bytes in use now and at most so far.
+    pub fn memory(&self) -> Option<&MemoryBudget> {
+        self.memory.get()
     }
 }
 
@@ -146,7 +154,12 @@ impl SyncEngine for ContentEngine {
         };
 
         let bulk = &ctx.config.elasticsearch.bulk;
-        let (tx, rx) = queue::bounded(QueueLimits::from_config(bulk));
+        let limits = QueueLimits::from_config(bulk);
+        let memory = self
+            .memory
+            .get_or_init(|| MemoryBudget::new(limits.max_bytes))
+            .clone();
+        let (tx, rx) = queue::bounded_with(limits, memory);
         let sink = Sink::new(
             data.clone(),
             &index,
@@ -286,15 +299,6 @@ fn data_client(ctx: &SyncContext) -> Result<EsClient, SyncError> {
     Ok(client)
 }
 
-/// Where a document's file content goes (spec §7): base64 `_attachment` for the ingest pipeline's attachment
-/// processor, text extracted here into `body`, or nowhere (downloads are never run).
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Extraction {
-    Pipeline,
-    Local,
-    Off,
-}
-
 fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
@@ -412,23 +416,32 @@ async fn produce(
                     .acquire_owned()
                     .await
                     .map_err(|_| SyncError::Stopped)?;
+                // Reserved before the download starts: when the budget is spent, downloads wait here.
+                let listed = download
+                    .listed_size
+                    .unwrap_or(plan.max_download)
+                    .min(plan.max_download);
+                let need = download::expected_bytes(plan.extraction, &id, &body, listed);
+                let held = tx.reserve(need).await?;
                 let tx = tx.clone();
-                let max = plan.max_download;
-                let extraction = plan.extraction;
+                let (max_bytes, extraction) = (plan.max_download, plan.extraction);
                 let extractions = plan.extractions.clone();
-                let id = id.clone();
                 let failed = failed_downloads.clone();
                 downloads.spawn(
                     async move {
-                        let (body, ok) =
-                            with_content(body, download, &id, max, extraction, &extractions).await;
+                        let settings = ContentSettings {
+                            extraction,
+                            max_bytes,
+                            extractions: &extractions,
+                        };
+                        let (op, held, ok) =
+                            download::with_content(body, id, download, held, &tx, &settings)
+                                .await?;
                         if !ok {
                             failed.fetch_add(1, Ordering::Relaxed);
                         }
                         drop(permit);
-                        tx.send(BulkOp::Index { id, body })
-                            .await
-                            .map_err(SyncError::from)
+                        tx.send_reserved(op, held).await.map_err(SyncError::from)
                     }
                     .in_current_span(),
                 );
@@ -503,64 +516,4 @@ async fn produce(
         failed_downloads,
         incomplete,
     })
-}
-
-/// Runs a document's download and adds the file as base64 `_attachment` for the ingest pipeline, or its text as
-/// `body` when the service extracts it itself. A failed or
-/// oversized download costs the document its content, not the document. The flag says whether it went well.
-async fn with_content(
-    mut body: Map<String, Value>,
-    download: Download,
-    id: &str,
-    max_bytes: u64,
-    extraction: Extraction,
-    extractions: &Semaphore,
-) -> (Map<String, Value>, bool) {
-    let ok = match download.await {
-        Ok(Some(Attachment { bytes, filename })) if bytes.len() as u64 <= max_bytes => {
-            tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
-            if extraction == Extraction::Local {
-                let settings = crate::extract::Settings {
-                    max_input_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-                    reduce_whitespace: body.get("_reduce_whitespace") == Some(&Value::Bool(true)),
-                    ..Default::default()
-                };
-                // Waits for an extraction slot while holding the download slot (so downloads do not run ahead of
-                // extraction and pile files up in memory); `hard_limit` frees both even if the parser is stuck.
-                match crate::extract::extract_blocking(
-                    extractions,
-                    filename.clone(),
-                    bytes,
-                    settings,
-                )
-                .await
-                {
-                    Ok(extracted) => {
-                        for note in &extracted.notes {
-                            tracing::debug!(%id, %filename, "Extraction: {note}");
-                        }
-                        body.insert("body".into(), Value::String(extracted.text));
-                    }
-                    Err(skip) => tracing::info!(%id, %filename, "No text extracted: {skip}"),
-                }
-            } else {
-                body.insert(
-                    "_attachment".into(),
-                    json!(base64::engine::general_purpose::STANDARD.encode(&bytes)),
-                );
-            }
-            true
-        }
-        Ok(Some(a)) => {
-            tracing::warn!(%id, filename = %a.filename, size = a.bytes.len(), "Content too large; indexing metadata only");
-            true
-        }
-        Ok(None) => true,
-        Err(e) => {
-            tracing::warn!(%id, "Download failed; indexing metadata only: {e}");
-            false
-        }
-    };
-    body.remove("_original_filename");
-    (body, ok)
 }

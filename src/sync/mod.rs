@@ -6,8 +6,10 @@
 
 pub mod delete_guard;
 pub mod document;
+pub mod download;
 pub mod engine;
 pub mod error_monitor;
+pub mod memory;
 pub mod queue;
 pub mod rules;
 pub mod runner;

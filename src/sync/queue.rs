@@ -1,18 +1,22 @@
 //! The bounded queue between the sync engine (producer) and the bulk sink (consumer), spec §6.5. It holds at most
-//! `bulk.queue_max_size` operations and `bulk.queue_max_mem_size` MiB of them (an operation larger than the whole
-//! byte budget still fits into an empty queue). [`QueueSender::send`] waits while the queue is full; a send that
-//! waits longer than `bulk.queue_refresh_timeout` fails with the reference's "overloaded Elasticsearch" error.
-//! Dropping every sender ends the receiver's stream; dropping the receiver (the sink stopped) makes every
-//! pending and later send fail at once with [`QueueError::Closed`], so a producer never waits on a dead sink.
+//! `bulk.queue_max_size` operations, and every operation holds its bytes of the [`MemoryBudget`]
+//! (`bulk.queue_max_mem_size` MiB, shared with downloads and the sink's batches; an operation larger than the
+//! whole budget still goes through once the rest has drained). [`QueueSender::send`] reserves the operation's
+//! bytes and waits while the queue or the budget is full; [`QueueSender::send_reserved`] queues an operation
+//! whose bytes were reserved earlier (a download's). A send that waits longer than
+//! `bulk.queue_refresh_timeout` fails with the reference's "overloaded Elasticsearch" error. Dropping every
+//! sender ends the receiver's stream; dropping the receiver (the sink stopped) makes every pending and later
+//! send fail at once with [`QueueError::Closed`], so a producer never waits on a dead sink. The receiver hands
+//! each operation out with its reservation, which the sink keeps until the request carrying it has finished.
 //!
-//! Built on a tokio `mpsc` channel (the item bound) and a semaphore whose permits are bytes (the memory bound):
-//! nothing polls, so `bulk.queue_refresh_interval` (the reference's polling period) has no use here.
+//! Built on a tokio `mpsc` channel (the item bound) and the budget's semaphore (the memory bound): nothing
+//! polls, so `bulk.queue_refresh_interval` (the reference's polling period) has no use here.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 
+use super::memory::{MemoryBudget, Reservation};
 use super::SyncError;
 use crate::config::BulkConfig;
 use crate::es::bulk::{BulkOp, EncodedOp};
@@ -72,75 +76,112 @@ impl From<QueueError> for SyncError {
     }
 }
 
-/// An operation in the queue, holding its share of the byte budget until the sink takes it out.
-struct Queued {
-    op: EncodedOp,
-    _bytes: OwnedSemaphorePermit,
+/// An operation with the bytes it holds of the budget (released when dropped).
+#[derive(Debug)]
+pub struct Queued {
+    pub op: EncodedOp,
+    pub held: Reservation,
 }
 
 /// The producer side; clone it for concurrent producers (lazy downloads).
 #[derive(Clone)]
 pub struct QueueSender {
     tx: mpsc::Sender<Queued>,
-    bytes: Arc<Semaphore>,
+    budget: MemoryBudget,
     limits: QueueLimits,
 }
 
 pub struct QueueReceiver {
     rx: mpsc::Receiver<Queued>,
-    bytes: Arc<Semaphore>,
-    limits: QueueLimits,
+    budget: MemoryBudget,
 }
 
-/// A queue bounded by `limits` (`max_items` is at least 1; byte budgets above 4 GiB count as 4 GiB).
+/// A queue bounded by `limits` with a budget of its own (`max_items` is at least 1).
 pub fn bounded(limits: QueueLimits) -> (QueueSender, QueueReceiver) {
+    bounded_with(limits, MemoryBudget::new(limits.max_bytes))
+}
+
+/// A queue bounded by `limits.max_items` whose operations hold bytes of `budget` (`limits.max_bytes` is not
+/// used: the budget is the byte bound).
+pub fn bounded_with(limits: QueueLimits, budget: MemoryBudget) -> (QueueSender, QueueReceiver) {
     let limits = QueueLimits {
         max_items: limits.max_items.max(1),
-        max_bytes: limits.max_bytes.min(u32::MAX as usize),
         ..limits
     };
     let (tx, rx) = mpsc::channel(limits.max_items);
-    let bytes = Arc::new(Semaphore::new(limits.max_bytes));
     (
         QueueSender {
             tx,
-            bytes: Arc::clone(&bytes),
+            budget: budget.clone(),
             limits,
         },
-        QueueReceiver { rx, bytes, limits },
+        QueueReceiver { rx, budget },
     )
 }
 
 impl QueueSender {
-    /// Serializes `op` and queues it, waiting while the queue is full.
+    /// Serializes `op` and queues it, waiting while the queue or the budget is full.
     pub async fn send(&self, op: BulkOp) -> Result<(), QueueError> {
         self.send_encoded(op.encode()).await
     }
 
     pub async fn send_encoded(&self, op: EncodedOp) -> Result<(), QueueError> {
-        // Never ask for more than the whole budget, so a huge op fits once the queue has drained.
-        let need = u32::try_from(op.size().min(self.limits.max_bytes)).unwrap_or(u32::MAX);
+        let size = op.size();
         let room = async {
-            let bytes = Arc::clone(&self.bytes)
-                .acquire_many_owned(need)
-                .await
-                .map_err(|_| QueueError::Closed)?;
+            let held = self.reserve_bytes(size).await?;
             let slot = self.tx.reserve().await.map_err(|_| QueueError::Closed)?;
-            Ok((bytes, slot))
+            Ok((held, slot))
         };
-        let (bytes, slot) = tokio::time::timeout(self.limits.refresh_timeout, room)
+        let (held, slot) = tokio::time::timeout(self.limits.refresh_timeout, room)
             .await
             .map_err(|_| QueueError::Overloaded)??;
-        slot.send(Queued { op, _bytes: bytes });
+        slot.send(Queued { op, held });
         Ok(())
+    }
+
+    /// Queues `op` with bytes reserved earlier, fitted to its size (without waiting for more), waiting only for
+    /// a free place in the queue.
+    pub async fn send_reserved(
+        &self,
+        op: EncodedOp,
+        mut held: Reservation,
+    ) -> Result<(), QueueError> {
+        held.fit(op.size().min(self.budget.total()));
+        let slot = tokio::time::timeout(self.limits.refresh_timeout, self.tx.reserve())
+            .await
+            .map_err(|_| QueueError::Overloaded)?
+            .map_err(|_| QueueError::Closed)?;
+        slot.send(Queued { op, held });
+        Ok(())
+    }
+
+    /// The budget this queue's operations hold bytes of.
+    pub fn budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// Reserves `bytes` of the budget within `queue_refresh_timeout` (the same bound as a send: a budget that
+    /// stays spent that long means Elasticsearch is not taking anything).
+    pub async fn reserve(&self, bytes: usize) -> Result<Reservation, QueueError> {
+        tokio::time::timeout(self.limits.refresh_timeout, self.reserve_bytes(bytes))
+            .await
+            .map_err(|_| QueueError::Overloaded)?
+    }
+
+    /// Waits for `bytes` of the budget, or fails as soon as the sink is gone (the budget may be shared with
+    /// other syncs, so it is not closed with this queue).
+    async fn reserve_bytes(&self, bytes: usize) -> Result<Reservation, QueueError> {
+        tokio::select! {
+            held = self.budget.reserve(bytes) => held.map_err(|_| QueueError::Closed),
+            () = self.tx.closed() => Err(QueueError::Closed),
+        }
     }
 }
 
 impl QueueReceiver {
-    /// The next operation; `None` once every sender is gone and the queue is empty.
-    pub async fn recv(&mut self) -> Option<EncodedOp> {
-        // Dropping the `Queued` returns its bytes to the budget.
-        self.rx.recv().await.map(|queued| queued.op)
+    /// The next operation and its bytes; `None` once every sender is gone and the queue is empty.
+    pub async fn recv(&mut self) -> Option<Queued> {
+        self.rx.recv().await
     }
 
     /// Operations waiting in the queue.
@@ -152,18 +193,13 @@ impl QueueReceiver {
         self.rx.is_empty()
     }
 
-    /// Bytes of the operations waiting in the queue (as counted against the budget).
-    pub fn queued_bytes(&self) -> usize {
-        self.limits
-            .max_bytes
-            .saturating_sub(self.bytes.available_permits())
+    /// Bytes of the budget in use: queued operations, downloads, batches and requests in flight.
+    pub fn budget_in_use(&self) -> usize {
+        self.budget.in_use()
     }
-}
 
-impl Drop for QueueReceiver {
-    fn drop(&mut self) {
-        // Wake producers waiting for bytes; those waiting for a slot are woken by the channel closing.
-        self.bytes.close();
+    pub fn budget(&self) -> &MemoryBudget {
+        &self.budget
     }
 }
 
@@ -218,7 +254,7 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
         assert_eq!(
-            rx.recv().await.map(|op| op.id().to_string()).as_deref(),
+            rx.recv().await.map(|q| q.op.id().to_string()).as_deref(),
             Some("0")
         );
         assert_eq!(waiting.await.unwrap(), Ok(()));
@@ -231,7 +267,7 @@ mod tests {
         let (tx, mut rx) = bounded(limits(100, one * 2 + one / 2));
         assert!(fits(&tx, doc("a", 1000)).await);
         assert!(fits(&tx, doc("b", 1000)).await);
-        assert_eq!(rx.queued_bytes(), one * 2);
+        assert_eq!(rx.budget_in_use(), one * 2);
         assert!(!fits(&tx, doc("c", 1000)).await);
         assert!(
             fits(&tx, doc("s", 10)).await,
@@ -248,13 +284,13 @@ mod tests {
         assert!(!fits(&tx, doc("huge", 5000)).await);
         rx.recv().await;
         assert!(fits(&tx, doc("huge", 5000)).await);
-        assert_eq!(rx.queued_bytes(), 500);
+        assert_eq!(rx.budget_in_use(), 500);
         assert!(!fits(&tx, doc("small", 10)).await);
         assert_eq!(
-            rx.recv().await.map(|op| op.id().to_string()).as_deref(),
+            rx.recv().await.map(|q| q.op.id().to_string()).as_deref(),
             Some("huge")
         );
-        assert_eq!(rx.queued_bytes(), 0);
+        assert_eq!(rx.budget_in_use(), 0);
     }
 
     /// Paused time: the default 1 300 s timeout elapses instantly, and exactly.
@@ -289,7 +325,7 @@ mod tests {
         drop(tx);
         drop(tx2);
         assert_eq!(
-            rx.recv().await.map(|op| op.id().to_string()).as_deref(),
+            rx.recv().await.map(|q| q.op.id().to_string()).as_deref(),
             Some("d")
         );
         assert!(rx.recv().await.is_none());

@@ -18,10 +18,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::error_monitor::{ErrorMonitor, TooManyErrors};
-use super::queue::{mib, QueueReceiver};
+use super::memory::Reservation;
+use super::queue::{mib, QueueReceiver, Queued};
 use super::{SyncError, SyncStats};
 use crate::config::{BulkConfig, ErrorMonitorConfig};
-use crate::es::bulk::{self, BulkOutcome, EncodedOp, ItemOutcome, ItemRetryPolicy, OpKind};
+use crate::es::bulk::{self, Batch, BulkOutcome, EncodedOp, ItemOutcome, ItemRetryPolicy, OpKind};
 use crate::es::{EsClient, EsError};
 
 /// How often a running sink logs its progress.
@@ -111,8 +112,8 @@ pub struct Sink {
     stats: Arc<SyncStats>,
 }
 
-/// A request's operations and what became of them.
-type Done = (Vec<EncodedOp>, BulkOutcome);
+/// A request's operations, what became of them, and the budget bytes they held until now.
+type Done = (Batch, BulkOutcome, Reservation);
 
 /// The mutable state of one run.
 struct Run<'a> {
@@ -180,9 +181,14 @@ impl Run<'_> {
         let settings = &sink.settings;
         // Dropping the set (any early return) aborts the requests in flight.
         let mut tasks: JoinSet<Done> = JoinSet::new();
-        let mut batcher = Batcher::new(settings.chunk_docs, settings.chunk_bytes);
+        let mut batcher = Batcher::new(
+            settings.chunk_docs,
+            settings.chunk_bytes,
+            queue.budget().none(),
+        );
         // Full batches waiting for a free request slot: at most two, because the queue is not read meanwhile.
-        let mut ready: VecDeque<Vec<EncodedOp>> = VecDeque::new();
+        let mut ready: VecDeque<Pending> = VecDeque::new();
+        let budget = queue.budget().clone();
         let mut progress = tokio::time::interval_at(
             Instant::now() + settings.progress_every,
             settings.progress_every,
@@ -206,9 +212,9 @@ impl Run<'_> {
                 () = stop.cancelled() => return Err(SinkError::Stopped),
                 Some(joined) = tasks.join_next() => self.absorb(joined)?,
                 op = queue.recv(), if open && ready.is_empty() => match op {
-                    Some(op) => {
+                    Some(Queued { op, held }) => {
                         if self.accept(&op) {
-                            ready.extend(batcher.push(op));
+                            ready.extend(batcher.push(op, held));
                         }
                     }
                     None => {
@@ -216,6 +222,10 @@ impl Run<'_> {
                         ready.extend(batcher.finish());
                     }
                 },
+                // Someone waits for budget bytes: send the open batch now rather than hold its bytes idle.
+                () = budget.pressure(), if ready.is_empty() && tasks.len() < settings.max_concurrency => {
+                    ready.extend(batcher.finish());
+                }
                 _ = progress.tick() => self.log_progress(queue, tasks.len(), &mut last_progress),
             }
         }
@@ -231,7 +241,7 @@ impl Run<'_> {
             done,
             docs_per_sec = rate.round(),
             queued = queue.len(),
-            queued_bytes = queue.queued_bytes(),
+            budget_in_use = queue.budget_in_use(),
             in_flight,
             errors = self.monitor.total_errors(),
             "bulk sink progress"
@@ -253,8 +263,15 @@ impl Run<'_> {
         false
     }
 
-    fn spawn(&mut self, tasks: &mut JoinSet<Done>, batch: Vec<EncodedOp>) {
-        self.report.docs_sent += batch.len() as u64;
+    fn spawn(&mut self, tasks: &mut JoinSet<Done>, (ops, mut held): Pending) {
+        self.report.docs_sent += ops.len() as u64;
+        // Joining several operations into one body copies them: count the copy while both exist.
+        let size: usize = ops.iter().map(EncodedOp::size).sum();
+        if ops.len() > 1 {
+            held.grow_to(held.bytes() + size);
+        }
+        let batch = Batch::from_ops(ops);
+        held.shrink_to(size);
         self.report.requests += 1;
         let sink = self.sink;
         let (client, index, pipeline) = (
@@ -273,7 +290,7 @@ impl Run<'_> {
                     &policy,
                 )
                 .await;
-                (batch, outcome)
+                (batch, outcome, held)
             }
             .in_current_span(),
         );
@@ -282,10 +299,11 @@ impl Run<'_> {
     /// Counts a finished request's items. Every item is counted before an error is returned, so the job
     /// counters include the successes of the request that tripped the monitor.
     fn absorb(&mut self, joined: Result<Done, JoinError>) -> Result<(), SinkError> {
-        let (ops, outcome) = joined.map_err(|e| SinkError::Task(e.to_string()))?;
+        // The request's bytes go back to the budget when `_held` drops, at the end of this call.
+        let (batch, outcome, _held) = joined.map_err(|e| SinkError::Task(e.to_string()))?;
         self.report.retried_items += outcome.retried;
         let mut tripped = None;
-        for (op, item) in ops.iter().zip(&outcome.items) {
+        for (op, item) in batch.items().iter().zip(&outcome.items) {
             if self.sink.settings.log_operations {
                 tracing::debug!(id = op.id(), ?item, "bulk item");
             }
@@ -330,28 +348,33 @@ fn too_large(op: &EncodedOp, max_doc_bytes: Option<usize>) -> bool {
     }
 }
 
+/// Operations of one request-to-be and the budget bytes they hold.
+type Pending = (Vec<EncodedOp>, Reservation);
+
 /// Groups operations into requests of at most `max_docs` documents and about `max_bytes` bytes: before adding
 /// an op, flush if it would push a non-empty batch past either bound; after adding, flush once a bound is
-/// reached. An op larger than `max_bytes` therefore goes alone.
+/// reached. An op larger than `max_bytes` therefore goes alone. The open batch keeps its ops' reservations.
 struct Batcher {
     max_docs: usize,
     max_bytes: usize,
     ops: Vec<EncodedOp>,
     bytes: usize,
+    held: Reservation,
 }
 
 impl Batcher {
-    fn new(max_docs: usize, max_bytes: usize) -> Self {
+    fn new(max_docs: usize, max_bytes: usize, none: Reservation) -> Self {
         Batcher {
             max_docs: max_docs.max(1),
             max_bytes: max_bytes.max(1),
             ops: Vec::new(),
             bytes: 0,
+            held: none,
         }
     }
 
     /// Adds `op`; returns the batches that became full (none, one or two).
-    fn push(&mut self, op: EncodedOp) -> Vec<Vec<EncodedOp>> {
+    fn push(&mut self, op: EncodedOp, held: Reservation) -> Vec<Pending> {
         let mut full = Vec::new();
         let size = op.size();
         if !self.ops.is_empty()
@@ -360,6 +383,7 @@ impl Batcher {
             full.extend(self.finish());
         }
         self.ops.push(op);
+        self.held.merge(held);
         self.bytes += size;
         if self.ops.len() >= self.max_docs || self.bytes >= self.max_bytes {
             full.extend(self.finish());
@@ -368,9 +392,12 @@ impl Batcher {
     }
 
     /// The partial batch, if any.
-    fn finish(&mut self) -> Option<Vec<EncodedOp>> {
+    fn finish(&mut self) -> Option<Pending> {
         self.bytes = 0;
-        (!self.ops.is_empty()).then(|| std::mem::take(&mut self.ops))
+        if self.ops.is_empty() {
+            return None;
+        }
+        Some((std::mem::take(&mut self.ops), self.held.take()))
     }
 }
 
@@ -379,6 +406,7 @@ mod tests {
     use super::*;
     use crate::config::ElasticsearchConfig;
     use crate::es::bulk::{BulkOp, ItemError};
+    use crate::sync::memory::MemoryBudget;
     use serde_json::{json, Value};
 
     fn op(id: &str, body: Value) -> EncodedOp {
@@ -394,19 +422,48 @@ mod tests {
         op(id, json!({"t": "x".repeat(len)}))
     }
 
-    fn ids(batches: &[Vec<EncodedOp>]) -> Vec<Vec<&str>> {
+    fn ids(batches: &[Pending]) -> Vec<Vec<&str>> {
         batches
             .iter()
-            .map(|b| b.iter().map(EncodedOp::id).collect())
+            .map(|(b, _)| b.iter().map(EncodedOp::id).collect())
             .collect()
+    }
+
+    /// One unbounded budget for the batching tests (reservations merge only within one budget).
+    fn shared() -> &'static MemoryBudget {
+        static BUDGET: std::sync::OnceLock<MemoryBudget> = std::sync::OnceLock::new();
+        BUDGET.get_or_init(|| MemoryBudget::new(0))
+    }
+
+    #[tokio::test]
+    async fn batches_carry_their_operations_budget_bytes() {
+        let budget = MemoryBudget::new(10_000);
+        let mut b = Batcher::new(2, usize::MAX, budget.none());
+        for id in ["a", "b", "c"] {
+            let op = text(id, 100);
+            let held = budget.reserve(op.size()).await.unwrap();
+            let full = b.push(op, held);
+            if id == "b" {
+                assert_eq!(full[0].1.bytes(), 2 * text("a", 100).size());
+            }
+        }
+        assert_eq!(
+            budget.in_use(),
+            text("c", 100).size(),
+            "the full batch was dropped: released"
+        );
+        let (ops, held) = b.finish().unwrap();
+        assert_eq!((ops.len(), held.bytes()), (1, text("c", 100).size()));
+        drop(held);
+        assert_eq!(budget.in_use(), 0);
     }
 
     #[test]
     fn batches_are_bounded_by_document_count() {
-        let mut b = Batcher::new(3, usize::MAX);
+        let mut b = Batcher::new(3, usize::MAX, shared().none());
         let mut out = Vec::new();
         for i in 0..7 {
-            out.extend(b.push(text(&i.to_string(), 1)));
+            out.extend(b.push(text(&i.to_string(), 1), shared().none()));
         }
         assert_eq!(ids(&out), [["0", "1", "2"], ["3", "4", "5"]]);
         out.extend(b.finish());
@@ -418,26 +475,32 @@ mod tests {
     fn batches_are_bounded_by_bytes() {
         let size = text("a", 100).size();
         // Room for two and a half documents: the third flushes the first two before it is added.
-        let mut b = Batcher::new(100, size * 5 / 2);
-        assert!(b.push(text("a", 100)).is_empty());
-        assert!(b.push(text("b", 100)).is_empty());
-        assert_eq!(ids(&b.push(text("c", 100))), [["a", "b"]]);
+        let mut b = Batcher::new(100, size * 5 / 2, shared().none());
+        assert!(b.push(text("a", 100), shared().none()).is_empty());
+        assert!(b.push(text("b", 100), shared().none()).is_empty());
+        assert_eq!(ids(&b.push(text("c", 100), shared().none())), [["a", "b"]]);
         // Exactly reaching the bound flushes after adding.
-        let mut exact = Batcher::new(100, size * 2);
-        assert!(exact.push(text("a", 100)).is_empty());
-        assert_eq!(ids(&exact.push(text("b", 100))), [["a", "b"]]);
+        let mut exact = Batcher::new(100, size * 2, shared().none());
+        assert!(exact.push(text("a", 100), shared().none()).is_empty());
+        assert_eq!(
+            ids(&exact.push(text("b", 100), shared().none())),
+            [["a", "b"]]
+        );
     }
 
     #[test]
     fn an_op_over_the_byte_bound_goes_alone() {
-        let mut b = Batcher::new(100, 1000);
-        assert!(b.push(text("small", 10)).is_empty());
+        let mut b = Batcher::new(100, 1000, shared().none());
+        assert!(b.push(text("small", 10), shared().none()).is_empty());
         assert_eq!(
-            ids(&b.push(text("big", 5000))),
+            ids(&b.push(text("big", 5000), shared().none())),
             [vec!["small"], vec!["big"]]
         );
         assert!(b.finish().is_none());
-        assert_eq!(ids(&b.push(text("big2", 5000))), [["big2"]]);
+        assert_eq!(
+            ids(&b.push(text("big2", 5000), shared().none())),
+            [["big2"]]
+        );
     }
 
     #[test]
@@ -499,12 +562,13 @@ mod tests {
             monitor,
         };
         let result = run.absorb(Ok((
-            ops,
+            Batch::from_ops(ops),
             BulkOutcome {
                 items,
                 request_error,
                 retried: 2,
             },
+            shared().none(),
         )));
         (result, run.report, run.monitor.total_errors())
     }

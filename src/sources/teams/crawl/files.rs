@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use futures::FutureExt;
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::items::DriveItem;
@@ -67,7 +67,7 @@ impl Crawl {
     }
 
     /// The lazy content of a drive item: only allowed extensions and `0 < size ≤ max_download_bytes` (spec §10.7:
-    /// 10 MiB by default), streamed with the cap enforced whatever the listing said.
+    /// 10 MiB by default). The engine streams it, with the cap enforced on the bytes whatever the listing said.
     pub(super) fn download_for(&self, item: &Value) -> Option<Download> {
         let DriveItem { name, size, .. } = fields(item);
         let (name, size) = (name?, size?);
@@ -81,22 +81,26 @@ impl Crawl {
         let url = docs::download_url(item)?.to_string();
         let graph = self.graph.clone();
         let progress = self.progress.clone();
-        let cap = usize::try_from(self.max_download_bytes).unwrap_or(usize::MAX);
-        Some(
-            async move {
-                match graph.download(&url, cap).await {
-                    Ok(bytes) => {
-                        progress.downloaded_one();
-                        Ok(Some(Attachment {
-                            filename: name,
-                            bytes,
-                        }))
-                    }
-                    Err(GraphError::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(SourceError::from(e).context(format!("downloading {name}"))),
+        Some(Download::new(Some(size), async move {
+            match graph.open_download(&url).await {
+                Ok(opened) => {
+                    progress.downloaded_one();
+                    let context = format!("downloading {name}");
+                    let body = opened
+                        .body
+                        .map(move |chunk| {
+                            chunk.map_err(|e| SourceError::from(e).context(context.clone()))
+                        })
+                        .boxed();
+                    Ok(Some(Attachment {
+                        filename: name,
+                        size: opened.size,
+                        body,
+                    }))
                 }
+                Err(GraphError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(SourceError::from(e).context(format!("downloading {name}"))),
             }
-            .boxed(),
-        )
+        }))
     }
 }

@@ -323,9 +323,12 @@ impl GraphClient {
         Ok(all)
     }
 
-    /// Downloads a pre-authenticated `@microsoft.graph.downloadUrl` (no Authorization header, like Graph wants),
-    /// stopping with an error once more than `max_bytes` arrive whatever the headers claimed.
-    pub async fn download(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, GraphError> {
+    /// Opens a pre-authenticated `@microsoft.graph.downloadUrl` (no Authorization header, as Graph wants):
+    /// retries until the answer's status says the bytes follow (429/503 with
+    /// `Retry-After`, 5xx and transport failures, as every Graph request), then hands over the announced size and
+    /// the body as a stream of chunks without reading it. A failure while streaming ends the stream with an
+    /// error (nothing is retried once bytes have been handed on). The reader enforces its own size cap.
+    pub async fn open_download(&self, url: &str) -> Result<OpenedDownload, GraphError> {
         self.endpoints.check_host(url, Destination::Download)?;
         let path = download_label(url);
         let mut attempts = Attempts::new(self, EndpointClass::Drives);
@@ -335,17 +338,21 @@ impl GraphClient {
             let failure = match self.download_http.get(url).send().await {
                 Err(e) => unanswered(&e, &path)?,
                 Ok(response) => match response.status().as_u16() {
-                    200..=299 => match read_capped(response, max_bytes).await {
-                        Ok(bytes) => return Ok(bytes),
-                        Err(BodyError::TooLarge { limit }) => {
-                            return Err(GraphError::Failed {
-                                path,
-                                reason: format!("larger than {limit} bytes"),
-                                kind: ErrorKind::InvalidData,
+                    200..=299 => {
+                        let size = response.content_length();
+                        let label = path.clone();
+                        let body = response
+                            .bytes_stream()
+                            .map(move |chunk| {
+                                chunk.map_err(|e| GraphError::Failed {
+                                    path: label.clone(),
+                                    reason: transport_reason(&e),
+                                    kind: ErrorKind::Transient,
+                                })
                             })
-                        }
-                        Err(BodyError::Transport(e)) => Retry::Failure(transport_reason(&e)),
-                    },
+                            .boxed();
+                        return Ok(OpenedDownload { size, body });
+                    }
                     403 => {
                         return Err(GraphError::Forbidden {
                             path,
@@ -370,6 +377,20 @@ impl GraphClient {
             let wait = attempts.next_wait(failure, &path)?;
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// A download whose answer has arrived: the announced size (`Content-Length`) and the body, unread.
+pub struct OpenedDownload {
+    pub size: Option<u64>,
+    pub body: futures::stream::BoxStream<'static, Result<bytes::Bytes, GraphError>>,
+}
+
+impl std::fmt::Debug for OpenedDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedDownload")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,0 +1,201 @@
+//! A document's file content, from a source's [`Download`] to the finished bulk operation, under the memory
+//! budget ([`super::memory`]) and with one copy of the file at most:
+//! - **pipeline mode** (`_attachment` for the ingest pipeline): each chunk is base64-encoded straight into the
+//!   operation's buffer ([`AttachmentOp`]), which is the buffer the `_bulk` request later sends; the file itself
+//!   is never held;
+//! - **text mode** (extraction in the service): the bytes are collected once, handed to the extractor, and
+//!   dropped as soon as it returns; the operation carries only the text.
+//!
+//! Before a download starts, the engine reserves what it will cost for the listed size ([`expected_bytes`]).
+//! When the answer announces a larger size (listings lie), the reservation is given back and taken again at the
+//! larger size before any byte is read; an unknown size counts as the cap. Reading stops at `max_bytes` whatever
+//! was announced: the document is then indexed without content. A failed download costs the document its
+//! content, never the document.
+
+use futures::StreamExt;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+
+use super::memory::Reservation;
+use super::queue::{QueueError, QueueSender};
+use crate::es::bulk::{AttachmentOp, BulkOp, EncodedOp};
+use crate::source::{Attachment, Download};
+
+/// Where a document's file content goes (spec §7): base64 `_attachment` for the ingest pipeline's attachment
+/// processor, text extracted here into `body`, or nowhere (downloads are never run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Extraction {
+    Pipeline,
+    Local,
+    Off,
+}
+
+/// What one download needs besides the document.
+pub(super) struct ContentSettings<'a> {
+    pub extraction: Extraction,
+    /// `service.max_file_download_size`: bytes read at most.
+    pub max_bytes: u64,
+    /// Service-side extractions running at once.
+    pub extractions: &'a Semaphore,
+}
+
+/// Bytes a document with a file of `file_bytes` costs until it is indexed: in pipeline mode the operation with
+/// the file in base64 (4/3 of it); in text mode the file, as much again for the parser's working memory (the
+/// extraction bench measures 1–2× the file for PDF and Office files) and the text (at most the extractor's text
+/// cap) — plus, in both, the document's other fields.
+pub(super) fn expected_bytes(
+    extraction: Extraction,
+    id: &str,
+    body: &Map<String, Value>,
+    file_bytes: u64,
+) -> usize {
+    match extraction {
+        Extraction::Pipeline => AttachmentOp::estimate(id, body, file_bytes),
+        Extraction::Local | Extraction::Off => {
+            let file = usize::try_from(file_bytes).unwrap_or(usize::MAX);
+            AttachmentOp::estimate(id, body, 0)
+                .saturating_add(file.saturating_mul(2))
+                .saturating_add(
+                    crate::extract::Limits::with_budget(Default::default()).max_text_bytes,
+                )
+        }
+    }
+}
+
+/// The finished operation for a document with a download, the budget bytes it holds, and whether the download
+/// went well. Fails only when the queue does (the sink stopped, or the budget stayed spent past
+/// `queue_refresh_timeout`).
+pub(super) async fn with_content(
+    mut body: Map<String, Value>,
+    id: String,
+    download: Download,
+    mut held: Reservation,
+    tx: &QueueSender,
+    settings: &ContentSettings<'_>,
+) -> Result<(EncodedOp, Reservation, bool), QueueError> {
+    body.remove("_attachment");
+    let reduce_whitespace = body.get("_reduce_whitespace") == Some(&Value::Bool(true));
+    // Only the pipeline's attachment processor reads it; either way it is not a field of the document.
+    body.remove("_original_filename");
+    let metadata_only = |body: Map<String, Value>, id: String| BulkOp::Index { id, body }.encode();
+    let attachment = match download.fetch.await {
+        Ok(Some(attachment)) => attachment,
+        Ok(None) => return Ok((metadata_only(body, id), held, true)),
+        Err(e) => {
+            tracing::warn!(%id, "Download failed; indexing metadata only: {e}");
+            return Ok((metadata_only(body, id), held, false));
+        }
+    };
+    let announced = attachment.size;
+    if announced.is_some_and(|size| size > settings.max_bytes) {
+        tracing::warn!(%id, filename = %attachment.filename, size = announced, "Content too large; indexing metadata only");
+        return Ok((metadata_only(body, id), held, true));
+    }
+    let need = expected_bytes(
+        settings.extraction,
+        &id,
+        &body,
+        announced.unwrap_or(settings.max_bytes),
+    );
+    if need > held.bytes() {
+        // Wait holding nothing, so two growing downloads can never each hold what the other waits for.
+        drop(held);
+        held = tx.reserve(need).await?;
+    }
+    let result = match settings.extraction {
+        Extraction::Pipeline => base64_op(&id, &body, attachment, settings.max_bytes).await,
+        Extraction::Local | Extraction::Off => {
+            text_op(&id, &mut body, attachment, reduce_whitespace, settings).await
+        }
+    };
+    Ok(match result {
+        Read::Done(op) => (op, held, true),
+        Read::TooLarge(filename) => {
+            tracing::warn!(%id, %filename, limit = settings.max_bytes, "Content too large; indexing metadata only");
+            (metadata_only(body, id), held, true)
+        }
+        Read::Failed(reason) => {
+            tracing::warn!(%id, "Download failed; indexing metadata only: {reason}");
+            (metadata_only(body, id), held, false)
+        }
+    })
+}
+
+enum Read {
+    Done(EncodedOp),
+    /// More bytes arrived than the cap allows (the file's name).
+    TooLarge(String),
+    Failed(String),
+}
+
+async fn base64_op(
+    id: &str,
+    body: &Map<String, Value>,
+    mut attachment: Attachment,
+    max_bytes: u64,
+) -> Read {
+    let expected = attachment.size.unwrap_or(0);
+    let mut op = AttachmentOp::new(id.to_string(), body, expected);
+    while let Some(chunk) = attachment.body.next().await {
+        match chunk {
+            Ok(chunk) if op.file_bytes() + chunk.len() as u64 > max_bytes => {
+                return Read::TooLarge(attachment.filename)
+            }
+            Ok(chunk) => op.push(&chunk),
+            Err(e) => return Read::Failed(e.to_string()),
+        }
+    }
+    tracing::debug!(%id, filename = %attachment.filename, size = op.file_bytes(), "Downloaded content");
+    Read::Done(op.finish())
+}
+
+async fn text_op(
+    id: &str,
+    body: &mut Map<String, Value>,
+    mut attachment: Attachment,
+    reduce_whitespace: bool,
+    settings: &ContentSettings<'_>,
+) -> Read {
+    let filename = std::mem::take(&mut attachment.filename);
+    let cap = usize::try_from(settings.max_bytes).unwrap_or(usize::MAX);
+    let mut bytes = Vec::with_capacity(attachment.size.map_or(0, |s| s.min(cap as u64) as usize));
+    while let Some(chunk) = attachment.body.next().await {
+        match chunk {
+            Ok(chunk) if bytes.len() + chunk.len() > cap => return Read::TooLarge(filename),
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(e) => return Read::Failed(e.to_string()),
+        }
+    }
+    tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
+    let extraction = crate::extract::Settings {
+        max_input_bytes: cap,
+        reduce_whitespace,
+        ..Default::default()
+    };
+    // Waits for an extraction slot while holding the download slot (so downloads do not run ahead of extraction
+    // and pile files up); `hard_limit` frees both even if the parser is stuck. The bytes move into the
+    // extraction and are dropped when it returns.
+    match crate::extract::extract_blocking(
+        settings.extractions,
+        filename.clone(),
+        bytes,
+        extraction,
+    )
+    .await
+    {
+        Ok(extracted) => {
+            for note in &extracted.notes {
+                tracing::debug!(%id, %filename, "Extraction: {note}");
+            }
+            body.insert("body".into(), Value::String(extracted.text));
+        }
+        Err(skip) => tracing::info!(%id, %filename, "No text extracted: {skip}"),
+    }
+    Read::Done(
+        BulkOp::Index {
+            id: id.to_string(),
+            body: std::mem::take(body),
+        }
+        .encode(),
+    )
+}
