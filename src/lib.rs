@@ -1,6 +1,7 @@
 //! elastic-ingest: the Elastic connector service for Microsoft Teams, in Rust. See ARCHITECTURE.md for the map.
 
 pub mod admin;
+pub mod alloc;
 pub mod clock;
 pub mod config;
 pub mod cron;

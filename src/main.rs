@@ -99,6 +99,7 @@ fn level(s: &str) -> Result<LevelFilter, String> {
 }
 
 fn main() -> ExitCode {
+    elastic_ingest::alloc::tune();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return bad_arguments(e),
