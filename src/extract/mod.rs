@@ -24,6 +24,9 @@ pub use dispatch::{
     EXTRACTABLE, HARD_LIMIT_GRACE, MAX_CONCURRENT_EXTRACTIONS,
 };
 
+/// Text an extraction keeps at most, by default (bytes).
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
 /// Bounds every extractor honours.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -42,7 +45,7 @@ pub struct Limits {
 impl Limits {
     pub fn with_budget(budget: std::time::Duration) -> Self {
         Limits {
-            max_text_bytes: 1024 * 1024,
+            max_text_bytes: MAX_TEXT_BYTES,
             max_decompressed_bytes: 200 * 1024 * 1024,
             max_depth: 64,
             max_operations: pdf::MAX_OPERATIONS_TOTAL,

@@ -55,9 +55,7 @@ pub(super) fn expected_bytes(
             let file = usize::try_from(file_bytes).unwrap_or(usize::MAX);
             AttachmentOp::estimate(id, body, 0)
                 .saturating_add(file.saturating_mul(2))
-                .saturating_add(
-                    crate::extract::Limits::with_budget(Default::default()).max_text_bytes,
-                )
+                .saturating_add(crate::extract::MAX_TEXT_BYTES)
         }
     }
 }

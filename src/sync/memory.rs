@@ -47,6 +47,8 @@ struct Inner {
     peak: AtomicUsize,
     /// Signalled when a reservation has to wait, so whoever holds bytes idle (a half-built batch) lets them go.
     pressure: Notify,
+    /// Reservations waiting right now.
+    waiting: AtomicUsize,
 }
 
 impl std::fmt::Debug for MemoryBudget {
@@ -73,6 +75,7 @@ impl MemoryBudget {
                 overdraft: AtomicUsize::new(0),
                 peak: AtomicUsize::new(0),
                 pressure: Notify::new(),
+                waiting: AtomicUsize::new(0),
             }),
         }
     }
@@ -97,7 +100,9 @@ impl MemoryBudget {
         if let Some(r) = self.try_reserve(want as usize) {
             return Ok(r);
         }
-        // Tell holders of idle bytes (the sink's open batch) that someone is waiting.
+        // Tell holders of idle bytes (the sink's open batch) that someone is waiting, and keep saying so
+        // (`has_waiters`) until this reservation is served or given up.
+        let _waiting = Waiting::new(&self.inner);
         self.inner.pressure.notify_one();
         let permit = self
             .inner
@@ -136,6 +141,11 @@ impl MemoryBudget {
         self.inner.pressure.notified().await;
     }
 
+    /// Whether a reservation is waiting for bytes now: whoever holds bytes it could let go should.
+    pub fn has_waiters(&self) -> bool {
+        self.inner.waiting.load(Ordering::Relaxed) > 0
+    }
+
     fn capped(&self, bytes: usize) -> u32 {
         u32::try_from(bytes.min(self.inner.total)).unwrap_or(u32::MAX)
     }
@@ -158,6 +168,22 @@ impl Inner {
 
     fn note_peak(&self) {
         self.peak.fetch_max(self.in_use(), Ordering::Relaxed);
+    }
+}
+
+/// Counts one waiting reservation while alive (also when the waiting future is dropped).
+struct Waiting<'a>(&'a Inner);
+
+impl<'a> Waiting<'a> {
+    fn new(inner: &'a Inner) -> Self {
+        inner.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(inner)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -267,10 +293,12 @@ mod tests {
         });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
-        // A waiter signals pressure.
+        // A waiter signals pressure, and is seen waiting until served.
         assert!(budget.pressure().now_or_never().is_some());
+        assert!(budget.has_waiters());
         drop(a);
         assert_eq!(waiting.await.unwrap(), Ok(50));
+        assert!(!budget.has_waiters());
         assert_eq!(
             budget.in_use(),
             0,

@@ -215,6 +215,10 @@ impl Run<'_> {
                     Some(Queued { op, held }) => {
                         if self.accept(&op) {
                             ready.extend(batcher.push(op, held));
+                            // Someone waits for budget bytes: do not keep an open batch's bytes idle.
+                            if budget.has_waiters() {
+                                ready.extend(batcher.finish());
+                            }
                         }
                     }
                     None => {
