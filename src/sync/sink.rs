@@ -27,6 +27,8 @@ use crate::es::{EsClient, EsError};
 
 /// How often a running sink logs its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How often a sink looks whether someone waits for budget bytes its open batch holds.
+const PRESSURE_CHECK: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone)]
 pub struct SinkSettings {
@@ -194,6 +196,8 @@ impl Run<'_> {
             settings.progress_every,
         );
         progress.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut pressure_check = tokio::time::interval(PRESSURE_CHECK);
+        pressure_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_progress = (Instant::now(), 0u64);
         let mut open = true;
         loop {
@@ -226,8 +230,13 @@ impl Run<'_> {
                         ready.extend(batcher.finish());
                     }
                 },
-                // Someone waits for budget bytes: send the open batch now rather than hold its bytes idle.
+                // Someone waits for budget bytes: send the open batch now rather than hold its bytes idle. The
+                // notification may go to another sync's sink (the budget is shared), so a waiter still there is
+                // also looked for every `PRESSURE_CHECK`.
                 () = budget.pressure(), if ready.is_empty() && tasks.len() < settings.max_concurrency => {
+                    ready.extend(batcher.finish());
+                }
+                _ = pressure_check.tick(), if budget.has_waiters() && ready.is_empty() && tasks.len() < settings.max_concurrency => {
                     ready.extend(batcher.finish());
                 }
                 _ = progress.tick() => self.log_progress(queue, tasks.len(), &mut last_progress),
