@@ -24,6 +24,7 @@ use std::time::Duration;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 
+pub(super) use super::pacer::Windows;
 use super::pacer::{Pacer, PacerRates, Signal};
 use crate::source::ApiUsage;
 use crate::sources::teams::defaults;
@@ -301,13 +302,13 @@ pub(super) struct Limiters {
 
 impl Limiters {
     /// Pacers for every class; their per-class totals go to `usage` (reported at the end of the sync).
-    pub(super) fn new(limits: &RateLimits, window: Duration, usage: &Arc<ApiUsage>) -> Limiters {
+    pub(super) fn new(limits: &RateLimits, windows: Windows, usage: &Arc<ApiUsage>) -> Limiters {
         let scoped = NonZeroU32::new(limits.per_team_or_channel)
             .map(|rps| RateLimiter::keyed(Quota::per_second(rps)));
         let per_class = EndpointClass::ALL
             .into_iter()
             .map(|class| {
-                let pacer = Pacer::new(class.name(), limits.rates(class), window, usage.clone());
+                let pacer = Pacer::new(class.name(), limits.rates(class), windows, usage.clone());
                 (class, pacer)
             })
             .collect();

@@ -33,8 +33,8 @@ pub(super) use self::answer::{fields, lenient_fields, lenient_str, lenient_u64};
 use self::answer::{json_object, listing_page, Paging};
 use self::failure::error_message;
 pub(super) use self::failure::{is_certificate_failure, transport_reason};
-use self::limits::Limiters;
 pub use self::limits::{EndpointClass, RateLimits, TenantSize};
+use self::limits::{Limiters, Windows};
 use self::paths::{download_label, Destination, Endpoints};
 pub use self::permissions::permission_for;
 use self::retry::{retry_after, Attempts, Retry};
@@ -62,6 +62,8 @@ pub struct GraphSettings {
     pub limits: RateLimits,
     /// How often each class's pacer reconsiders its rate (see `pacer.rs`).
     pub pacing_window: Duration,
+    /// The window SharePoint's `RateLimit-Limit` counts over (one minute).
+    pub rate_limit_window: Duration,
     /// Largest JSON answer read into memory; a bigger one is a failed request (retried), never an OOM.
     pub max_body_bytes: usize,
     /// Pages one listing may have; past it the listing fails (a server that keeps sending next links).
@@ -84,6 +86,7 @@ impl Default for GraphSettings {
             max_retry_after: defaults::MAX_RETRY_AFTER,
             limits: RateLimits::default(),
             pacing_window: defaults::PACING_WINDOW,
+            rate_limit_window: defaults::RATE_LIMIT_WINDOW,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             max_pages: defaults::MAX_PAGES,
             outbound: Outbound::default(),
@@ -159,7 +162,11 @@ impl GraphClient {
         // Downloads (up to the download cap, 10 MiB by default) get more time than a JSON page.
         let download_http = build(settings.request_timeout * 5, Destination::Download)?;
         let usage = Arc::default();
-        let limiters = Limiters::new(&settings.limits, settings.pacing_window, &usage);
+        let windows = Windows {
+            adapt: settings.pacing_window,
+            headers: settings.rate_limit_window,
+        };
+        let limiters = Limiters::new(&settings.limits, windows, &usage);
         Ok(GraphClient {
             http,
             download_http,

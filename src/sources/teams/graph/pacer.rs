@@ -6,7 +6,7 @@
 //!   starting rate, up to its ceiling.
 //! - SharePoint's draft-IETF `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset` headers (sent once an
 //!   app has used 80 % of its one-minute budget) stop growth for the window and cap the rate at
-//!   `RateLimit-Limit` per minute, the budget they announce; `RateLimit-Remaining: 0` pauses the class until
+//!   `RateLimit-Limit` per [`Windows::headers`] (SharePoint's minute), the budget they announce; `RateLimit-Remaining: 0` pauses the class until
 //!   `RateLimit-Reset`.
 //! - A 429/503 halves the rate (once per throttling episode: the concurrent requests that all get a 429 do not
 //!   halve it each) and pauses the whole class for `Retry-After`, so the other requests of the class wait too
@@ -27,8 +27,6 @@ use crate::lock::lock;
 use crate::source::{ApiUsage, BudgetTotals};
 use crate::sources::teams::defaults;
 
-/// SharePoint's `RateLimit-*` headers count resource units per one-minute window.
-const RATE_LIMIT_WINDOW_SECS: f64 = 60.0;
 /// The bucket holds at most this many seconds of the current rate (a short burst after an idle spell).
 const BURST_SECS: f64 = 1.0;
 /// A pause when a throttling answer names no `Retry-After`.
@@ -39,6 +37,15 @@ const DEFAULT_PAUSE: Duration = Duration::from_secs(1);
 pub(super) struct PacerRates {
     pub start: f64,
     pub ceiling: f64,
+}
+
+/// The pacer's two time scales.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Windows {
+    /// How often the rate is reconsidered.
+    pub adapt: Duration,
+    /// The window `RateLimit-Limit` counts over (SharePoint: one minute; the draft headers do not say it).
+    pub headers: Duration,
 }
 
 /// What the server said about a class's budget on one answer.
@@ -81,6 +88,7 @@ pub(super) struct Pacer {
     start: f64,
     floor: f64,
     window: Duration,
+    headers_window: Duration,
     state: Mutex<State>,
     usage: Arc<ApiUsage>,
 }
@@ -89,7 +97,7 @@ impl Pacer {
     pub(super) fn new(
         name: &'static str,
         rates: PacerRates,
-        window: Duration,
+        windows: Windows,
         usage: Arc<ApiUsage>,
     ) -> Pacer {
         let now = Instant::now();
@@ -106,7 +114,8 @@ impl Pacer {
             name,
             start: rates.start,
             floor: (rates.start * defaults::PACING_FLOOR_SHARE).max(0.05),
-            window,
+            window: windows.adapt,
+            headers_window: windows.headers,
             state: Mutex::new(State {
                 rate: rates.start,
                 ceiling,
@@ -249,7 +258,7 @@ impl Pacer {
             } => {
                 state.window_hold = true;
                 if limit > 0.0 && state.rate.is_finite() {
-                    let announced = limit / RATE_LIMIT_WINDOW_SECS;
+                    let announced = limit / self.headers_window.as_secs_f64().max(0.001);
                     if state.rate > announced {
                         let capped = announced.max(self.floor);
                         self.set_rate(&mut state, capped, now);

@@ -8,7 +8,11 @@ const WINDOW: Duration = Duration::from_secs(2);
 fn pacer(start: f64, ceiling: f64) -> (Pacer, Arc<ApiUsage>) {
     let usage = Arc::new(ApiUsage::default());
     let rates = PacerRates { start, ceiling };
-    (Pacer::new("drives", rates, WINDOW, usage.clone()), usage)
+    let windows = Windows {
+        adapt: WINDOW,
+        headers: Duration::from_secs(60),
+    };
+    (Pacer::new("drives", rates, windows, usage.clone()), usage)
 }
 
 /// Sends requests one after the other for `secs` of (paused) time; returns how many went out.
