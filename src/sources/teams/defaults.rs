@@ -45,7 +45,7 @@ pub const PER_TEAM_OR_CHANNEL_RPS: u32 = 4;
 
 /// How often the pacer of an endpoint class reconsiders its rate: it grows by [`PACING_STEP`] of its starting rate
 /// after a window in which requests queued for it and the server neither throttled nor warned.
-pub const PACING_WINDOW: Duration = Duration::from_secs(2);
+pub const PACING_WINDOW: Duration = Duration::from_secs(1);
 /// The window SharePoint's `RateLimit-Limit` header counts resource units over (its per-app budget is per minute).
 pub const RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 /// Growth per unthrottled window, as a share of the class's starting rate (additive increase).

@@ -442,4 +442,49 @@ mod tests {
             .unwrap_err()
             .contains("whole number"));
     }
+
+    #[test]
+    fn each_class_starts_at_its_published_rate_and_grows_only_where_that_can_help() {
+        let limits = RateLimits::default().for_tenant(TenantSize::UpTo15000);
+        let drives = limits.rates(EndpointClass::Drives);
+        assert_eq!(drives.start, 3750.0 / 60.0);
+        assert_eq!(drives.ceiling, 6250.0 / 60.0, "never past the largest tier");
+        let small = RateLimits::default().rates(EndpointClass::Drives);
+        assert_eq!((small.start, small.ceiling), (1250.0 / 60.0, 2500.0 / 60.0));
+        let top = RateLimits::default()
+            .for_tenant(TenantSize::Over50000)
+            .rates(EndpointClass::Drives);
+        assert_eq!(top.start, top.ceiling);
+        let chats = limits.rates(EndpointClass::ChatMessages);
+        assert_eq!((chats.start, chats.ceiling), (20.0, 20.0));
+        let outlook = limits.rates(EndpointClass::Outlook);
+        assert_eq!((outlook.start, outlook.ceiling), (16.0, 32.0));
+        // Explicit classes are fixed; 0 is unpaced.
+        let set = RateLimits::parse("drives=7,other=0").unwrap();
+        let fixed = set.rates(EndpointClass::Drives);
+        assert_eq!((fixed.start, fixed.ceiling), (7.0, 7.0));
+        assert!(set.rates(EndpointClass::Other).start.is_infinite());
+        assert_eq!(TenantSize::parse(""), Some(TenantSize::UpTo1000));
+        assert_eq!(TenantSize::parse("over_50000"), Some(TenantSize::Over50000));
+        assert_eq!(TenantSize::parse("1000"), None);
+    }
+
+    #[test]
+    fn rate_limit_headers_need_all_three_numbers() {
+        let mut h = HeaderMap::new();
+        h.insert("RateLimit-Limit", "1250".parse().unwrap());
+        h.insert("RateLimit-Remaining", "200".parse().unwrap());
+        assert_eq!(rate_limit_headers(&h), None);
+        h.insert("RateLimit-Reset", "31".parse().unwrap());
+        assert_eq!(
+            rate_limit_headers(&h),
+            Some(Signal::Headroom {
+                limit: 1250.0,
+                remaining: 200.0,
+                reset: Duration::from_secs(31),
+            })
+        );
+        h.insert("RateLimit-Remaining", "lots".parse().unwrap());
+        assert_eq!(rate_limit_headers(&h), None);
+    }
 }
