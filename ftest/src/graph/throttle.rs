@@ -253,7 +253,7 @@ mod tests {
                 .unwrap();
         }
         let refusal = t
-            .admit("a", &[charge("chat_messages")], 0.1, &overrides, 10, now)
+            .admit("a", &[charge("chat_messages")], 0.1, &overrides, TEN, now)
             .unwrap_err();
         assert_eq!(refusal.limit, "chat_messages");
         assert_eq!(refusal.retry_after_secs, 1);
@@ -280,7 +280,7 @@ mod tests {
         let charges = [charge("global"), charge("outlook")];
         t.admit("a", &charges, 1.0, &overrides, TEN, now).unwrap();
         let refusal = t
-            .admit("a", &charges, 1.0, &overrides, 10, now)
+            .admit("a", &charges, 1.0, &overrides, TEN, now)
             .unwrap_err();
         assert_eq!(refusal.retry_after_secs, 30);
         assert_eq!(refusal.limit, "outlook");
