@@ -75,7 +75,6 @@ struct State {
     /// Bumped by every pause, so queued requests notice one began while they slept.
     epoch: u64,
     window_start: Instant,
-    window_units: f64,
     window_queued: bool,
     /// A 429/503 or a `RateLimit-*` warning in this window: no growth.
     window_hold: bool,
@@ -124,7 +123,6 @@ impl Pacer {
                 paused_until: now,
                 epoch: 0,
                 window_start: now,
-                window_units: 0.0,
                 window_queued: false,
                 window_hold: false,
                 last_cut: None,
@@ -164,7 +162,6 @@ impl Pacer {
     fn reserve(&self, cost: f64, now: Instant) -> (Instant, u64) {
         let mut state = lock(&self.state);
         self.roll_window(&mut state, now);
-        state.window_units += cost;
         if !state.rate.is_finite() {
             return (state.paused_until.max(now), state.epoch);
         }
@@ -196,7 +193,6 @@ impl Pacer {
             self.set_rate(state, grown, now);
         }
         state.window_start = now;
-        state.window_units = 0.0;
         state.window_queued = false;
         state.window_hold = false;
     }
