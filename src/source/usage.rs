@@ -51,6 +51,8 @@ pub struct BudgetTotals {
     pub paced_wait: Duration,
     pub start_rate: f64,
     pub allowed_rate: f64,
+    /// The lowest the allowed rate went during the sync.
+    pub lowest_rate: f64,
     pub ceiling_rate: f64,
     /// First and last request of the budget, for the achieved rate.
     pub first: Option<Instant>,
@@ -67,6 +69,7 @@ impl Default for BudgetTotals {
             paced_wait: Duration::ZERO,
             start_rate: f64::INFINITY,
             allowed_rate: f64::INFINITY,
+            lowest_rate: f64::INFINITY,
             ceiling_rate: f64::INFINITY,
             first: None,
             last: None,

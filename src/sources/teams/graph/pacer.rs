@@ -105,6 +105,7 @@ impl Pacer {
             *b = BudgetTotals {
                 start_rate: rates.start,
                 allowed_rate: rates.start,
+                lowest_rate: rates.start,
                 ceiling_rate: ceiling,
                 ..BudgetTotals::default()
             }
@@ -208,8 +209,10 @@ impl Pacer {
             state.at = now;
         }
         state.rate = rate;
-        self.usage
-            .update_budget(self.name, |b| b.allowed_rate = rate);
+        self.usage.update_budget(self.name, |b| {
+            b.allowed_rate = rate;
+            b.lowest_rate = b.lowest_rate.min(rate);
+        });
     }
 
     /// Stops the class until `until`: the bucket starts empty then, and queued requests re-queue.
