@@ -91,7 +91,7 @@ fn config_action_prints_the_default_configuration() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     // The reference's five keys, then this service's optional sign-in, endpoint and rate-limit keys.
-    assert_eq!(keys.len(), 13, "{keys:?}");
+    assert_eq!(keys.len(), 14, "{keys:?}");
     for k in [
         "tenant_id",
         "client_id",
@@ -104,6 +104,7 @@ fn config_action_prints_the_default_configuration() {
         "graph_url",
         "login_url",
         "rate_limits",
+        "tenant_size",
     ] {
         assert!(keys.contains(&k), "{k}");
     }

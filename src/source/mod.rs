@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 pub use error::{ErrorKind, SourceError};
 pub use event::{Attachment, Download, SourceDoc, SourceEvent};
 pub use registry::{BuildFactory, Factories, Registry, SourceInfo};
-pub use usage::{ApiTotals, ApiUsage};
+pub use usage::{ApiTotals, ApiUsage, BudgetTotals};
 
 /// The connector configuration value (a bool) with which an operator lets one full sync delete past the engine's
 /// delete guard. A source that wants the switch in Kibana puts a field of this name into its configuration.

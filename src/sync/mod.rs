@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::es::{Connector, EsError, JobStats, SyncJob};
-use crate::source::{ApiTotals, ApiUsage, Registry, SourceError};
+use crate::source::{ApiTotals, ApiUsage, BudgetTotals, Registry, SourceError};
 
 /// Everything a sync needs: the claimed job (its connector snapshot is what to sync), the live connector as it
 /// was when the job started, the service configuration, the counters to keep up to date, and a token that fires
@@ -142,6 +142,27 @@ impl SyncStats {
     /// The source's API totals so far; zeros when the sync has no source (yet).
     pub fn api_totals(&self) -> ApiTotals {
         self.api.get().map(|u| u.totals()).unwrap_or_default()
+    }
+
+    /// The source's per-budget totals (Teams: per Graph endpoint class); empty without a source.
+    pub fn api_budgets(&self) -> Vec<(&'static str, BudgetTotals)> {
+        self.api.get().map(|u| u.budgets()).unwrap_or_default()
+    }
+
+    /// One line per request budget the source used (Teams: per Graph endpoint class): requests, the server's
+    /// refusals, the time spent on the source's own pacing, and the rate achieved against the one allowed at the
+    /// start and at the end (units per second: requests, or SharePoint resource units; `inf` = not paced).
+    pub fn log_api_budgets(&self) {
+        let round = |rate: f64| (rate * 100.0).round() / 100.0;
+        for (name, b) in self.api_budgets().iter().filter(|(_, b)| b.requests > 0) {
+            tracing::info!(
+                budget = %name, requests = b.requests, units = b.units, throttled_429 = b.throttled_429,
+                unavailable_503 = b.unavailable_503, paced_wait_s = round(b.paced_wait.as_secs_f64()),
+                achieved_per_s = round(b.achieved_rate()), allowed_per_s = round(b.allowed_rate),
+                start_per_s = round(b.start_rate), ceiling_per_s = round(b.ceiling_rate),
+                "API budget at the end of the sync"
+            );
+        }
     }
 
     /// The job counters; the volume is whole MiB, rounded (spec §3.3).

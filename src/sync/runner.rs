@@ -507,6 +507,7 @@ impl Runner {
             api_throttled = api.throttled, api_throttle_wait_s = api.throttle_wait_secs(),
             error = error.as_deref(), "Sync job ended"
         );
+        stats.log_api_budgets();
         if !connector_exists {
             return;
         }

@@ -24,6 +24,11 @@ pub struct FaultConfig {
     pub throttle_scale: f64,
     /// Per-limit budget overrides, e.g. `{"channel_messages": {"requests": 2, "window_secs": 1}}`.
     pub throttle_limits: BTreeMap<String, Limit>,
+    /// The tenant's Microsoft 365 license count: sets SharePoint's `files` budget (0–1 000 → 1 250 resource units
+    /// per minute, up to 6 250 past 50 000).
+    pub tenant_licenses: u64,
+    /// Whether the `files` limit sends SharePoint's `RateLimit-*` headers (from 80 % used, and on its 429s).
+    pub rate_limit_headers: bool,
     pub error_rate: f64,
     pub error_status: u16,
     /// `Retry-After` sent with injected 429/503 errors.
@@ -74,6 +79,8 @@ impl Default for FaultConfig {
             throttle: false,
             throttle_scale: 1.0,
             throttle_limits: BTreeMap::new(),
+            tenant_licenses: 0,
+            rate_limit_headers: true,
             error_rate: 0.0,
             error_status: 503,
             retry_after_secs: 1,

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 
 use super::auth::Caller;
 use super::errors::{request_id, GraphError};
-use super::throttle::Charge;
+use super::throttle::{Charge, Headroom, Tenant};
 use super::AppState;
 
 /// Outlook's concurrent-request limit per app per mailbox.
@@ -241,40 +241,47 @@ pub async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Ne
     }
 
     let mut _inflight = None;
-    let (throttle_on, scale, overrides, retry_after) = {
+    let (throttle_on, scale, overrides, retry_after, licenses, send_headroom) = {
         let f = state.faults();
         (
             f.config.throttle,
             f.config.throttle_scale,
             f.config.throttle_limits.clone(),
             f.config.retry_after_secs,
+            f.config.tenant_licenses,
+            f.config.rate_limit_headers,
         )
     };
+    let mut headroom = None;
     if throttle_on {
         let app = caller
             .as_ref()
             .map(|c| c.app.clone())
             .unwrap_or_else(|| state.creds.client_id.clone());
         let list = charges(&route, class, &decoded, &query, caller.as_ref());
-        let tenant_users = state.data().users.len();
-        let admitted = state.faults().throttle.admit(
-            &app,
-            &list,
-            scale,
-            &overrides,
-            tenant_users,
-            Instant::now(),
-        );
+        let tenant = Tenant {
+            users: state.data().users.len(),
+            licenses,
+        };
+        let admitted =
+            state
+                .faults()
+                .throttle
+                .admit(&app, &list, scale, &overrides, tenant, Instant::now());
+        headroom = match &admitted {
+            Ok(h) => *h,
+            Err(refusal) => refusal.headroom,
+        }
+        .filter(|_| send_headroom);
         if let Err(refusal) = admitted {
             state.counters().throttled();
             let message = format!(
                 "Too many requests: the app exceeded the {} limit ({} requests per {} s).",
                 refusal.limit, refusal.budget.requests, refusal.budget.window_secs
             );
-            return with_ids(
-                GraphError::throttled(refusal.retry_after_secs, &message).into_response(),
-                client_request_id,
-            );
+            let response =
+                GraphError::throttled(refusal.retry_after_secs, &message).into_response();
+            return with_ids(with_headroom(response, headroom), client_request_id);
         }
         if class == "outlook" {
             let mailbox = list
@@ -325,7 +332,22 @@ pub async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Ne
         response
     };
     tracing::debug!(%route, status = response.status().as_u16(), "graph request");
-    with_ids(response, client_request_id)
+    with_ids(with_headroom(response, headroom), client_request_id)
+}
+
+/// SharePoint's draft-IETF `RateLimit-*` headers, when the request's budget sends them.
+fn with_headroom(mut response: Response, headroom: Option<Headroom>) -> Response {
+    if let Some(h) = headroom {
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("ratelimit-limit", h.limit),
+            ("ratelimit-remaining", h.remaining),
+            ("ratelimit-reset", h.reset_secs),
+        ] {
+            headers.insert(name, HeaderValue::from(value));
+        }
+    }
+    response
 }
 
 fn is_json(response: &Response) -> bool {

@@ -29,12 +29,32 @@ pub const CHANNEL_MESSAGES_RPS: u32 = 20;
 pub const TEAMS_RPS: u32 = 30;
 /// Calendar reads per second (Outlook: 10 000 per 10 minutes ≈ 16 per second).
 pub const OUTLOOK_RPS: u32 = 16;
-/// SharePoint resource units per second (1 250 per minute ≈ 20.8; a children listing costs 2).
+/// SharePoint resource units per second for the smallest tenant size (1 250 per minute ≈ 20.8; a children
+/// listing costs 2). What `drives=` in `rate_limits` is compared with; the pacer starts at the declared tenant
+/// size's exact budget (see `graph/limits.rs`, `TenantSize`).
 pub const DRIVES_RPS: u32 = 20;
+/// SharePoint resource units per app per minute, by the tenant's license count (0–1 000, 1 001–5 000,
+/// 5 001–15 000, 15 001–50 000, over 50 000). Microsoft Learn, "Avoid getting throttled or blocked in SharePoint
+/// Online", application throttling table (current English page; earlier revisions, still in some translations,
+/// said 1 200 / 2 400 / 3 600 / 4 800 / 6 000).
+pub const SHAREPOINT_RU_PER_MINUTE: [u32; 5] = [1_250, 2_500, 3_750, 5_000, 6_250];
 /// Requests per second for users and everything else.
 pub const OTHER_RPS: u32 = 30;
 /// Requests per second on any one team or channel (Teams: 4).
 pub const PER_TEAM_OR_CHANNEL_RPS: u32 = 4;
+
+/// How often the pacer of an endpoint class reconsiders its rate: it grows by [`PACING_STEP`] of its starting rate
+/// after a window in which requests queued for it and the server neither throttled nor warned.
+pub const PACING_WINDOW: Duration = Duration::from_secs(1);
+/// The window SharePoint's `RateLimit-Limit` header counts resource units over (its per-app budget is per minute).
+pub const RATE_LIMIT_WINDOW: Duration = Duration::from_secs(60);
+/// Growth per unthrottled window, as a share of the class's starting rate (additive increase).
+pub const PACING_STEP: f64 = 0.1;
+/// How far a class that adapts may grow: this many times its starting rate (and for SharePoint never past the
+/// largest tenant size's budget, Microsoft's documented ceiling).
+pub const PACING_CEILING_FACTOR: f64 = 2.0;
+/// The lowest a class's rate falls after repeated 429/503s, as a share of its starting rate.
+pub const PACING_FLOOR_SHARE: f64 = 1.0 / 64.0;
 
 /// Chats crawled at once (app-only: users whose chats are listed at once is half of this).
 pub const CHATS_CONCURRENCY: usize = 8;

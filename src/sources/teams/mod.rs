@@ -21,6 +21,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use self::auth::AuthMethod;
+use self::graph::TenantSize;
 use crate::config::Config;
 use crate::es::configuration::SchemaMigration;
 use crate::net::Outbound;
@@ -135,7 +136,8 @@ pub fn default_configuration() -> Value {
 
     let rate_limits_tooltip = format!(
         "Per endpoint class: `chat_messages={},channel_messages={},teams={},outlook={},drives={},other={},per_channel={}` \
-         (the defaults); 0 = no limit.",
+         (the defaults; drives follows the tenant size). A class set here keeps that rate (it only slows down when \
+         Graph throttles); the others adapt. 0 = no limit.",
         defaults::CHAT_MESSAGES_RPS,
         defaults::CHANNEL_MESSAGES_RPS,
         defaults::TEAMS_RPS,
@@ -175,6 +177,26 @@ pub fn default_configuration() -> Value {
         f["ui_restrictions"] = json!(["advanced"]);
         map.insert(key.into(), f);
     }
+    let mut size = field("Tenant size (Microsoft 365 licenses)", 14, false);
+    size["display"] = json!("dropdown");
+    size["required"] = json!(false);
+    size["default_value"] = json!(TenantSize::default().value());
+    size["value"] = json!(TenantSize::default().value());
+    size["options"] = Value::Array(
+        TenantSize::ALL
+            .iter()
+            .map(|s| json!({"label": s.label(), "value": s.value()}))
+            .collect(),
+    );
+    size["validations"] = json!([{"type": "included_in", "constraint": TenantSize::VALUES}]);
+    size["ui_restrictions"] = json!(["advanced"]);
+    size["tooltip"] = json!(
+        "SharePoint's request budget per app grows with the tenant's license count (1,250 resource units per minute \
+         up to 1,000 licenses, then 2,500 / 3,750 / 5,000 / 6,250). File listings start at the budget of the size \
+         chosen here and speed up while SharePoint does not throttle."
+    );
+    map.insert("tenant_size".into(), size);
+
     let mut types = field("Document types to sync", 13, false);
     types["type"] = json!("list");
     types["required"] = json!(false);
@@ -267,7 +289,9 @@ mod tests {
     fn the_rate_limits_tooltip_names_the_defaults() {
         assert_eq!(
             default_configuration()["rate_limits"]["tooltip"],
-            "Per endpoint class: `chat_messages=20,channel_messages=20,teams=30,outlook=16,drives=20,other=30,per_channel=4` (the defaults); 0 = no limit."
+            "Per endpoint class: `chat_messages=20,channel_messages=20,teams=30,outlook=16,drives=20,other=30,per_channel=4` \
+             (the defaults; drives follows the tenant size). A class set here keeps that rate (it only slows down when \
+             Graph throttles); the others adapt. 0 = no limit."
         );
     }
 
@@ -275,7 +299,7 @@ mod tests {
     fn default_configuration_matches_the_reference_schema() {
         let c = default_configuration();
         let obj = c.as_object().unwrap();
-        assert_eq!(obj.len(), 13);
+        assert_eq!(obj.len(), 14);
         assert_eq!(c["secret_value"]["sensitive"], true);
         assert_eq!(c["password"]["sensitive"], true);
         assert_eq!(c["tenant_id"]["sensitive"], false);

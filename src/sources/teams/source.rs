@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::auth::{AuthError, AuthMethod, Credentials, TokenKind, TokenProvider};
 use super::crawl;
-use super::graph::{GraphClient, GraphError, GraphSettings, RateLimits};
+use super::graph::{GraphClient, GraphError, GraphSettings, RateLimits, TenantSize};
 use super::hosts::{check_endpoint, check_tenant_id, DownloadHosts, Endpoint};
 use super::progress::PROGRESS_EVERY;
 use super::{defaults, DEFAULT_GRAPH_URL, DEFAULT_LOGIN_URL, SERVICE_TYPE};
@@ -145,9 +145,18 @@ impl TeamsFactory {
                 (graph_url, login_url, resource, downloads)
             }
         };
-        let limits = RateLimits::parse(&text("rate_limits")).map_err(|e| {
-            SourceError::configuration(format!("Configuration field `rate_limits`: {e}"))
+        let size_text = text("tenant_size");
+        let tenant_size = TenantSize::parse(&size_text).ok_or_else(|| {
+            SourceError::configuration(format!(
+                "Configuration field `tenant_size` (Tenant size) has an unknown value `{size_text}` (expected one of: {})",
+                TenantSize::VALUES.join(", ")
+            ))
         })?;
+        let limits = RateLimits::parse(&text("rate_limits"))
+            .map_err(|e| {
+                SourceError::configuration(format!("Configuration field `rate_limits`: {e}"))
+            })?
+            .for_tenant(tenant_size);
         // A `list` field casts to an array of names; a plain string (the API, a test) is split on commas.
         let type_names: Vec<String> = match values.get("document_types") {
             Some(Value::Array(items)) => items
@@ -306,6 +315,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::sources::teams::graph::EndpointClass;
 
     fn values(pairs: &[(&str, &str)]) -> Map<String, Value> {
         pairs
@@ -371,6 +381,30 @@ mod tests {
         let mut bad = DELEGATED.to_vec();
         bad.push(("rate_limits", "teams=lots"));
         assert!(error(&f, &bad).starts_with("Configuration field `rate_limits`"));
+        let mut bad = DELEGATED.to_vec();
+        bad.push(("tenant_size", "huge"));
+        assert_eq!(
+            error(&f, &bad),
+            "Configuration field `tenant_size` (Tenant size) has an unknown value `huge` (expected one of: \
+             up_to_1000, up_to_5000, up_to_15000, up_to_50000, over_50000)"
+        );
+    }
+
+    #[test]
+    fn the_drives_pacer_starts_at_the_declared_tenant_sizes_budget() {
+        let f = TeamsFactory::default();
+        let drives = |pairs: &[(&str, &str)]| {
+            let mut values_ = DELEGATED.to_vec();
+            values_.extend_from_slice(pairs);
+            let source = f.build(&values(&values_)).unwrap();
+            source.graph().allowed_rate(EndpointClass::Drives)
+        };
+        assert!((drives(&[]) - 1250.0 / 60.0).abs() < 1e-9);
+        assert!((drives(&[("tenant_size", "up_to_5000")]) - 2500.0 / 60.0).abs() < 1e-9);
+        assert!((drives(&[("tenant_size", "over_50000")]) - 6250.0 / 60.0).abs() < 1e-9);
+        // An explicit value wins over the tenant size.
+        let fixed = drives(&[("tenant_size", "over_50000"), ("rate_limits", "drives=7")]);
+        assert!((fixed - 7.0).abs() < 1e-9);
     }
 
     #[test]

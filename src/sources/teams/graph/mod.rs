@@ -16,6 +16,7 @@
 mod answer;
 mod failure;
 mod limits;
+mod pacer;
 mod paths;
 mod permissions;
 mod retry;
@@ -32,8 +33,8 @@ pub(super) use self::answer::{fields, lenient_fields, lenient_str, lenient_u64};
 use self::answer::{json_object, listing_page, Paging};
 use self::failure::error_message;
 pub(super) use self::failure::{is_certificate_failure, transport_reason};
-use self::limits::Limiters;
-pub use self::limits::{EndpointClass, RateLimits};
+pub use self::limits::{EndpointClass, RateLimits, TenantSize};
+use self::limits::{Limiters, Windows};
 use self::paths::{download_label, Destination, Endpoints};
 pub use self::permissions::permission_for;
 use self::retry::{retry_after, Attempts, Retry};
@@ -59,6 +60,10 @@ pub struct GraphSettings {
     /// A `Retry-After` longer than this is cut to it.
     pub max_retry_after: Duration,
     pub limits: RateLimits,
+    /// How often each class's pacer reconsiders its rate (see `pacer.rs`).
+    pub pacing_window: Duration,
+    /// The window SharePoint's `RateLimit-Limit` counts over (one minute).
+    pub rate_limit_window: Duration,
     /// Largest JSON answer read into memory; a bigger one is a failed request (retried), never an OOM.
     pub max_body_bytes: usize,
     /// Pages one listing may have; past it the listing fails (a server that keeps sending next links).
@@ -80,6 +85,8 @@ impl Default for GraphSettings {
             retry_delay: defaults::RETRY_DELAY,
             max_retry_after: defaults::MAX_RETRY_AFTER,
             limits: RateLimits::default(),
+            pacing_window: defaults::PACING_WINDOW,
+            rate_limit_window: defaults::RATE_LIMIT_WINDOW,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             max_pages: defaults::MAX_PAGES,
             outbound: Outbound::default(),
@@ -154,7 +161,12 @@ impl GraphClient {
         let http = build(settings.request_timeout, Destination::Graph)?;
         // Downloads (up to the download cap, 10 MiB by default) get more time than a JSON page.
         let download_http = build(settings.request_timeout * 5, Destination::Download)?;
-        let limiters = Limiters::new(&settings.limits);
+        let usage = Arc::default();
+        let windows = Windows {
+            adapt: settings.pacing_window,
+            headers: settings.rate_limit_window,
+        };
+        let limiters = Limiters::new(&settings.limits, windows, &usage);
         Ok(GraphClient {
             http,
             download_http,
@@ -162,7 +174,7 @@ impl GraphClient {
             endpoints,
             tokens,
             limiters,
-            usage: Arc::default(),
+            usage,
             retried: AtomicU64::new(0),
         })
     }
@@ -177,6 +189,11 @@ impl GraphClient {
 
     pub fn retried(&self) -> u64 {
         self.retried.load(Ordering::Relaxed)
+    }
+
+    /// The allowed rate of `class` now (units per second; infinite when not paced).
+    pub fn allowed_rate(&self, class: EndpointClass) -> f64 {
+        self.limiters.rate(class)
     }
 
     /// `path` (`/teams?$top=999`) or an absolute `@odata.nextLink` → the URL to request.
@@ -216,6 +233,9 @@ impl GraphClient {
                 .header("accept", "application/json")
                 .send()
                 .await;
+            if let Ok(response) = &outcome {
+                self.limiters.observe(class, response.headers());
+            }
             let failure = match outcome {
                 Err(e) => unanswered(&e, &path)?,
                 Ok(response) => match response.status().as_u16() {
@@ -335,7 +355,12 @@ impl GraphClient {
         loop {
             self.limiters.pace(EndpointClass::Drives, "").await;
             self.usage.add_request();
-            let failure = match self.download_http.get(url).send().await {
+            let outcome = self.download_http.get(url).send().await;
+            if let Ok(response) = &outcome {
+                self.limiters
+                    .observe(EndpointClass::Drives, response.headers());
+            }
+            let failure = match outcome {
                 Err(e) => unanswered(&e, &path)?,
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => {

@@ -1,5 +1,6 @@
 //! One request's retry budget: backoff after failures (5xx, timeouts, ...), `Retry-After` after throttling
-//! answers (429/503, capped, with their own larger budget), and the sync's first throttling logged at INFO.
+//! answers (429/503, capped, with their own larger budget; the endpoint class's pacer halves its rate and pauses
+//! the class for that long too), and the sync's first throttling logged at INFO.
 
 use crate::source::ErrorKind;
 use std::sync::atomic::Ordering;
@@ -58,6 +59,7 @@ impl<'a> Attempts<'a> {
                 self.throttles += 1;
                 if self.throttles > settings.max_throttle_retries {
                     usage.add_throttled(Duration::ZERO);
+                    self.client.limiters.throttled(self.class, status, after);
                     return Err(GraphError::Failed {
                         path: path.to_string(),
                         reason: format!(
@@ -70,6 +72,10 @@ impl<'a> Attempts<'a> {
                 let wait = after
                     .map(|a| a.min(settings.max_retry_after))
                     .unwrap_or_else(|| self.backoff.next_delay());
+                // The whole class slows down and pauses, not just this request (see `pacer.rs`).
+                self.client
+                    .limiters
+                    .throttled(self.class, status, Some(wait));
                 if usage.add_throttled(wait) {
                     tracing::info!(
                         endpoint_class = %self.class.name(),
