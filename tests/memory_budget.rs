@@ -159,15 +159,7 @@ impl Rig {
             .await;
             self.h.request_cancel(Mode::Api, &job_id).await;
         }
-        let job = wait_for(Duration::from_secs(300), "a terminal job", || async {
-            let j = self.h.job(&job_id).await;
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "error" | "canceled")
-            )
-            .then_some(j)
-        })
-        .await;
+        let job = self.h.terminal_job(&job_id, Duration::from_secs(300)).await;
         svc.stop().await;
         job
     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::{configured_teams, connector_doc, wait_for, Harness, Mode};
+use common::{configured_teams, connector_doc, Harness, Mode};
 use elastic_ingest::es::JobType;
 use elastic_ingest::service::ServiceAction;
 use elastic_ingest::source::{
@@ -165,15 +165,7 @@ impl Rig {
         let job_id = self.h.create_job(job_type).await;
         let engine = Arc::new(ContentEngine::new(Arc::new(self.factory.clone())));
         let svc = self.h.spawn_with(engine, &[ServiceAction::SyncContent]);
-        let job = wait_for(Duration::from_secs(120), "a terminal job", || async {
-            let j = self.h.job(&job_id).await;
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "error" | "canceled")
-            )
-            .then_some(j)
-        })
-        .await;
+        let job = self.h.terminal_job(&job_id, Duration::from_secs(120)).await;
         svc.stop().await;
         job
     }

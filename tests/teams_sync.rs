@@ -54,15 +54,7 @@ impl Rig {
         let job_id = self.h.create_job(job_type).await;
         let engine = Arc::new(ContentEngine::new(Arc::new(factory)));
         let svc = self.h.spawn_with(engine, &[ServiceAction::SyncContent]);
-        let job = wait_for(Duration::from_secs(120), "a terminal job", || async {
-            let j = self.h.job(&job_id).await;
-            matches!(
-                j["status"].as_str(),
-                Some("completed" | "error" | "canceled")
-            )
-            .then_some(j)
-        })
-        .await;
+        let job = self.h.terminal_job(&job_id, Duration::from_secs(120)).await;
         svc.stop().await;
         (job_id, job)
     }

@@ -152,6 +152,19 @@ impl Harness {
         body["_source"].clone()
     }
 
+    /// The job document once the job is completed, in error or canceled (waiting at most `limit`).
+    pub async fn terminal_job(&self, id: &str, limit: Duration) -> Value {
+        wait_for(limit, "a terminal job", || async {
+            let j = self.job(id).await;
+            matches!(
+                j["status"].as_str(),
+                Some("completed" | "error" | "canceled")
+            )
+            .then_some(j)
+        })
+        .await
+    }
+
     pub async fn jobs(&self) -> Vec<(String, Value)> {
         self.send(
             reqwest::Method::POST,
