@@ -80,7 +80,7 @@ pub fn line(kind: Synth, seed: u64, n: u64, out: &mut Vec<u8>) {
         }
         // End on a word, not half of one.
         let cut = prose[..cut].rfind(' ').unwrap_or(cut);
-        out.extend_from_slice(prose[..cut].as_bytes());
+        out.extend_from_slice(&prose.as_bytes()[..cut]);
         out.extend_from_slice(close.as_bytes());
     }
     out.resize(start + LINE - 1, b' ');
