@@ -546,33 +546,38 @@ async fn a_listing_past_the_page_cap_fails() {
     assert!(users.len() > 2, "{}", users.len());
 }
 
-/// The size of every download the crawl offers (awaited), largest first.
-async fn download_sizes(source: &TeamsSource) -> Vec<usize> {
-    let mut sizes = Vec::new();
+/// Every download the crawl offers, read with a cap of `cap` bytes (as the engine reads them): the sizes of those
+/// that succeeded (largest first) and the errors.
+async fn download_sizes(source: &TeamsSource, cap: u64) -> (Vec<usize>, Vec<String>) {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    let (mut sizes, mut errors) = (Vec::new(), Vec::new());
     let mut stream = source.docs(SyncKind::Full, None);
     while let Some(event) = stream.next().await {
         if let SourceEvent::Doc(doc) = event.expect("no sync error") {
             if let Some(download) = doc.download {
-                let got = download.fetch.await.expect("download").expect("content");
-                sizes.push(
-                    got.read_all(usize::MAX)
-                        .await
-                        .expect("the whole file")
-                        .len(),
-                );
+                match download.fetch.await {
+                    Ok(got) => match got.expect("content").read_all(cap).await {
+                        Ok(bytes) => sizes.push(bytes.len()),
+                        Err(e) => errors.push(e.to_string()),
+                    },
+                    Err(e) => errors.push(e.to_string()),
+                }
             }
         }
     }
     sizes.sort_unstable_by(|a, b| b.cmp(a));
-    sizes
+    (sizes, errors)
 }
 
-/// `service.max_file_download_size` is the Teams download cap: the fixture's one file over 10 MiB is downloaded
-/// whole by a factory built from a config with a larger cap, and indexed without content under the default.
+/// `service.max_file_download_size` is the Teams download cap, on the listed size and on the bytes. Under a
+/// 16 MiB cap the fixture's honest file just over 10 MiB and its file listed as 45 KB that holds 12 MiB are both
+/// downloaded whole; under the default 10 MiB the first is never requested and the second's download stops at
+/// the cap and fails (the document keeps its metadata).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_download_cap_is_the_services_max_file_download_size() {
     let fx = start_fixture(GraphOptions::default());
     let big = usize::try_from(ftest::graph::data::generate::BIG_FILE_SIZE).unwrap();
+    let most = usize::try_from(ftest::graph::data::generate::MAX_FILE_SIZE).unwrap();
     assert!(big > 10 * 1024 * 1024);
     let mut values = values(&fx, "delegated");
     values.insert("document_types".into(), json!("Channel Attachment"));
@@ -588,13 +593,36 @@ async fn the_download_cap_is_the_services_max_file_download_size() {
     let mut larger = TeamsFactory::for_service(&config, &Outbound::default()).unwrap();
     larger.allowed_hosts = factory(&fx).allowed_hosts;
     assert_eq!(larger.max_download_bytes, 16 * 1024 * 1024);
-    let sizes = download_sizes(&larger.build(&values).expect("valid configuration")).await;
-    assert_eq!(sizes.first(), Some(&big), "{sizes:?}");
+    let (sizes, errors) = download_sizes(
+        &larger.build(&values).expect("valid configuration"),
+        larger.max_download_bytes,
+    )
+    .await;
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(sizes.contains(&big), "{sizes:?}");
+    assert!(
+        sizes[0] > big && sizes[0] <= most,
+        "the file listed small is downloaded whole: {sizes:?}"
+    );
 
     let default = factory(&fx);
     assert_eq!(default.max_download_bytes, 10 * 1024 * 1024);
-    let sizes = download_sizes(&default.build(&values).expect("valid configuration")).await;
-    assert!(!sizes.is_empty() && sizes[0] < big, "{sizes:?}");
+    let (sizes, errors) = download_sizes(
+        &default.build(&values).expect("valid configuration"),
+        default.max_download_bytes,
+    )
+    .await;
+    assert!(
+        !sizes.is_empty() && sizes[0] <= 10 * 1024 * 1024,
+        "{sizes:?}"
+    );
+    assert!(
+        !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.contains("larger than 10485760 bytes")),
+        "{errors:?}"
+    );
 }
 
 /// Graph's failures reach the engine with their kind (not flattened into text): an answer that is not a page is

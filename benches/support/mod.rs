@@ -1,5 +1,8 @@
-//! Shared by the benchmark programs: process measurements from /proc and BENCHMARKS.md section writing.
+//! Shared by the benchmark programs: process measurements from /proc, BENCHMARKS.md section writing, and the
+//! CPU floor of moving bytes (`floor.rs`, used by the end-to-end benchmark).
 #![allow(dead_code)]
+
+pub mod floor;
 
 /// Peak resident set size of this process (VmHWM), in KiB.
 pub fn peak_rss_kib() -> u64 {

@@ -1,5 +1,6 @@
 //! Graph endpoint behaviour: `$filter` by name, `$top` limits, 404 bodies, private channels, downloads of
-//! real corpus bytes (zero-byte and > 10 MiB files included), and determinism of the data set.
+//! real corpus bytes and generated files (zero-byte, > 10 MiB and wrongly listed files included), and determinism
+//! of the data set.
 
 mod graph_support;
 
@@ -69,43 +70,54 @@ async fn downloads_serve_the_corpus_bytes_without_auth() {
             )
         })
         .collect();
-    let mut checked = 0;
-    let mut saw_empty = false;
-    let mut saw_big = false;
+    let (mut checked, mut generated) = (0, 0);
+    let (mut saw_empty, mut saw_big, mut listed_smaller, mut listed_larger) =
+        (false, false, false, false);
     for f in &files {
         let url = f["@microsoft.graph.downloadUrl"].as_str().unwrap();
-        let size = f["size"].as_u64().unwrap();
+        let listed = f["size"].as_u64().unwrap();
         let name = f["name"].as_str().unwrap();
-        if size > 10 * 1024 * 1024 {
-            // Streamed, never stored: the length is right and the bytes are text.
-            let response = reqwest::get(url).await.unwrap();
-            assert_eq!(response.status(), 200);
-            let bytes = response.bytes().await.unwrap();
-            assert_eq!(bytes.len() as u64, size);
-            assert!(bytes[..64].is_ascii());
-            saw_big = true;
-            continue;
-        }
-        let reply = get(url, None).await;
-        assert_eq!(reply.status, 200, "{name}");
-        let body = reqwest::get(url).await.unwrap().bytes().await.unwrap();
-        assert_eq!(body.len() as u64, size, "{name}");
-        if size == 0 {
+        let response = reqwest::get(url).await.unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        let declared = response.content_length();
+        let body = response.bytes().await.unwrap();
+        let len = body.len() as u64;
+        assert_eq!(declared, Some(len), "{name}: Content-Length is the bytes'");
+        if len == 0 {
+            assert_eq!(listed, 0, "{name}");
             saw_empty = true;
             continue;
         }
         let ext = name.rsplit('.').next().unwrap().to_lowercase();
-        assert!(
-            corpus
-                .iter()
-                .any(|(e, bytes)| *e == ext && bytes[..] == body[..]),
-            "{name}: bytes are not a corpus file's"
-        );
-        checked += 1;
+        if corpus
+            .iter()
+            .any(|(e, bytes)| *e == ext && bytes[..] == body[..])
+        {
+            assert_eq!(listed, len, "{name}");
+            checked += 1;
+            continue;
+        }
+        // Generated on the fly: the bytes are the format the name says.
+        let valid = match ext.as_str() {
+            "pdf" => body.starts_with(b"%PDF-1.") && body.ends_with(b"%%EOF\n"),
+            "docx" | "pptx" => {
+                body.starts_with(b"PK\x03\x04")
+                    && body[len as usize - 22..].starts_with(b"PK\x05\x06")
+            }
+            "txt" | "csv" | "html" => std::str::from_utf8(&body).is_ok(),
+            "mp4" => true,
+            _ => false,
+        };
+        assert!(valid, "{name}: not a generated {ext} file");
+        generated += 1;
+        saw_big |= len > 10 * 1024 * 1024 && listed == len;
+        listed_smaller |= listed < len;
+        listed_larger |= listed > len;
     }
     assert!(
-        checked > 5 && saw_empty && saw_big,
-        "checked {checked}, empty {saw_empty}, big {saw_big}"
+        checked > 5 && generated > 3 && saw_empty && saw_big && listed_smaller && listed_larger,
+        "corpus {checked}, generated {generated}, empty {saw_empty}, big {saw_big}, \
+         listed smaller {listed_smaller}, listed larger {listed_larger}"
     );
     let missing = get(&format!("{}/_download/nope", fixture.url), None).await;
     assert_eq!(missing.status, 404);

@@ -1,5 +1,5 @@
 //! Request counts for `/_fixture/requests`: per endpoint class, per route, and outcomes (throttled,
-//! injected faults, slowed, unauthorized).
+//! injected faults, slowed, unauthorized), and the bytes of file content sent (`downloaded_bytes`).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +25,8 @@ pub struct Counters {
     slowed: u64,
     unauthorized: u64,
     total: u64,
+    /// Bytes of file content handed to connections by the download URL.
+    downloaded_bytes: u64,
 }
 
 impl Counters {
@@ -50,6 +52,10 @@ impl Counters {
         self.unauthorized += 1;
     }
 
+    pub fn downloaded(&mut self, bytes: u64) {
+        self.downloaded_bytes += bytes;
+    }
+
     pub fn reset(&mut self) {
         *self = Counters::default();
     }
@@ -61,6 +67,7 @@ impl Counters {
             "slowed": self.slowed,
             "unauthorized": self.unauthorized,
             "total": self.total,
+            "downloaded_bytes": self.downloaded_bytes,
             "by_route": self.by_route,
         });
         for class in CLASSES {

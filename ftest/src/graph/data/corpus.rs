@@ -1,6 +1,6 @@
 //! The real files drive items serve: every regular file of `--files-dir` (by default the repository's
-//! `tests/corpus`), read once at start and cycled through the generated drive items. Small enough to hold
-//! in memory; the one large file is generated on the fly instead (see `Content::Generated`).
+//! `tests/corpus`), read once at start and served by some of the generated drive items. Small enough to hold
+//! in memory; large files are generated on the fly instead (see `Content::Generated` and `synth`).
 
 use std::path::Path;
 use std::sync::Arc;

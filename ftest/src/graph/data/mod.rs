@@ -1,12 +1,14 @@
 //! The fixture's tenant: users, chats, calendars, teams, channels and drives as plain Rust values, with the
 //! lookups the routes need. `generate` builds one from a seed and a size, `render` turns each value into the
-//! JSON Graph would send, `corpus` holds the real files whose bytes drive items serve. Mutations (see
+//! JSON Graph would send, `corpus` holds the real files whose bytes drive items serve, `synth` makes the
+//! generated ones (realistic office files, PDFs and text, written while they are served). Mutations (see
 //! `graph::mutate`) edit these values in place; every listing is rendered from them on each request.
 
 pub mod corpus;
 pub mod generate;
 pub mod render;
 mod render_drive;
+pub mod synth;
 pub mod time;
 pub mod words;
 
@@ -14,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use corpus::Corpus;
 pub use generate::{generate, DataSize};
+pub use synth::Synth;
 
 /// Everything the fixture serves.
 #[derive(Debug, Clone, Default)]
@@ -355,8 +358,15 @@ pub enum Content {
     Corpus(usize),
     /// A zero-byte file.
     Empty,
-    /// `size` bytes generated on the fly from `seed` (used for the file over the 10 MiB download limit).
-    Generated { size: u64, seed: u64 },
+    /// A file of `kind`, exactly `size` bytes, written on the fly from `seed` (see `synth`). `listed` is the size
+    /// the item's listing says: usually `size`, for a few items not (listings can be wrong; downloads must cap
+    /// the bytes, not trust the number).
+    Generated {
+        kind: Synth,
+        size: u64,
+        listed: u64,
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -370,6 +380,7 @@ pub struct Item {
     pub modified_ms: i64,
     pub web_url: String,
     pub kind: ItemKind,
+    /// The size the listing says (for files with `Content::Generated`, not always the bytes served).
     pub size: u64,
     pub created_by: (String, String),
     pub etag_guid: String,

@@ -458,7 +458,8 @@ impl Generator {
             )
         } else {
             let stem = self.rng.pick(words::FILE_STEMS).to_string();
-            let content = self.corpus_content();
+            let corpus = self.corpus_content();
+            let content = self.file_content(corpus);
             let id = self.file(
                 &drive_id,
                 &folder,

@@ -7,8 +7,10 @@ use base64::Engine;
 
 mod calendar;
 mod chats;
+mod files;
 mod teams;
 
+pub use files::{BIG_FILE_SIZE, MAX_FILE_SIZE};
 pub use teams::Privacy;
 
 use super::super::rng::Rng;
@@ -61,6 +63,12 @@ struct Profile {
     posts_per_channel: (usize, usize),
     replies_per_post: (usize, usize),
     files_per_channel: (usize, usize),
+    /// Share of ordinary drive files that serve a corpus file; the others are generated (see `files.rs`).
+    corpus_share: f64,
+    /// The largest ordinary generated file (`small` keeps them small: the test suite syncs it many times).
+    largest_generated: u64,
+    /// Share of generated files listed with a wrong size.
+    lying_share: f64,
 }
 
 fn profile(size: DataSize) -> Profile {
@@ -77,6 +85,9 @@ fn profile(size: DataSize) -> Profile {
             posts_per_channel: (5, 9),
             replies_per_post: (0, 2),
             files_per_channel: (3, 6),
+            corpus_share: 0.75,
+            largest_generated: 1_000_000,
+            lying_share: 0.0,
         },
         DataSize::Medium => Profile {
             licensed_users: 34,
@@ -90,6 +101,9 @@ fn profile(size: DataSize) -> Profile {
             posts_per_channel: (8, 25),
             replies_per_post: (0, 3),
             files_per_channel: (4, 12),
+            corpus_share: 0.2,
+            largest_generated: MAX_FILE_SIZE,
+            lying_share: 0.03,
         },
         DataSize::Large => Profile {
             licensed_users: 135,
@@ -103,6 +117,9 @@ fn profile(size: DataSize) -> Profile {
             posts_per_channel: (10, 40),
             replies_per_post: (0, 4),
             files_per_channel: (6, 20),
+            corpus_share: 0.2,
+            largest_generated: MAX_FILE_SIZE,
+            lying_share: 0.03,
         },
     }
 }
@@ -155,6 +172,8 @@ pub fn generate(seed: u64, size: DataSize, identity: &Identity, corpus: &Corpus)
         p: profile(size),
         one_on_one_pairs: HashSet::new(),
         big_file_done: false,
+        files: Rng::derive(seed, "files"),
+        pending_specials: Vec::new(),
     };
     g.users(&identity.username);
     g.chats();
@@ -173,17 +192,20 @@ pub struct Generator {
     p: Profile,
     one_on_one_pairs: HashSet<(String, String)>,
     big_file_done: bool,
+    /// What the drive files hold (generated or corpus, sizes, formats) is drawn from this stream, so the rest of
+    /// the data set (every id, message and count) is what the main stream alone makes.
+    files: Rng,
+    /// Edge-case files still to place in the next channel file slots: (name stem, content).
+    pending_specials: Vec<(&'static str, Content)>,
 }
 
 const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/// Size of the file over the connector's 10 MiB download limit.
-pub const BIG_FILE_SIZE: u64 = 10 * 1024 * 1024 + 4096;
-
 impl Generator {
     /// A generator that continues an existing data set (used by mutations).
     pub fn resume(ds: Dataset, corpus: &Corpus, rng: Rng) -> Generator {
+        let ds_seed = ds.seed;
         Generator {
             ds,
             rng,
@@ -194,6 +216,8 @@ impl Generator {
             p: profile(DataSize::Small),
             one_on_one_pairs: HashSet::new(),
             big_file_done: true,
+            files: Rng::derive(ds_seed, "mutation files"),
+            pending_specials: Vec::new(),
         }
     }
 
@@ -350,7 +374,8 @@ impl Generator {
             self.folder(&drive_id, &root_id, name, created, &owner);
         }
         if self.rng.chance(0.5) {
-            let content = self.corpus_content();
+            let corpus = self.corpus_content();
+            let content = self.file_content(corpus);
             let stem = self.rng.pick(words::FILE_STEMS).to_string();
             self.file(
                 &drive_id,
@@ -429,7 +454,9 @@ impl Generator {
                 self.sizes.get(i).copied().unwrap_or(0),
             ),
             Content::Empty => ("txt".into(), "text/plain".into(), 0),
-            Content::Generated { size, .. } => ("txt".into(), "text/plain".into(), size),
+            Content::Generated { kind, listed, .. } => {
+                (kind.extension().into(), kind.mime().into(), listed)
+            }
         };
         let mut name = if extension.is_empty() {
             stem.to_string()

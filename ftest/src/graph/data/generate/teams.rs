@@ -233,21 +233,21 @@ impl Generator {
             }
             let parent = self.rng.pick(&folders).clone();
             let stem = self.rng.pick(words::FILE_STEMS).to_string();
-            let content = if !self.big_file_done {
+            // The main stream's draws are the same whatever the content turns out to be (see `files.rs`).
+            let (special, content) = if !self.big_file_done {
                 self.big_file_done = true;
-                Content::Generated {
-                    size: BIG_FILE_SIZE,
-                    seed: self.rng.next_u64(),
-                }
+                let seed = self.rng.next_u64();
+                self.big_file(seed)
             } else if self.rng.chance(0.06) {
-                Content::Empty
+                (None, Content::Empty)
             } else {
-                self.corpus_content()
+                let corpus = self.corpus_content();
+                self.channel_file_content(corpus)
             };
-            let stem = match content {
-                Content::Generated { .. } => "Transcripts export".to_string(),
-                Content::Empty => "Empty placeholder".to_string(),
-                Content::Corpus(_) => stem,
+            let stem = match (special, content) {
+                (Some(name), _) => name.to_string(),
+                (None, Content::Empty) => "Empty placeholder".to_string(),
+                _ => stem,
             };
             self.file(&channel.drive_id, &parent, &stem, content, t, &by);
         }
