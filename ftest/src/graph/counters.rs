@@ -1,5 +1,5 @@
 //! Request counts for `/_fixture/requests`: per endpoint class, per route, and outcomes (throttled,
-//! injected faults, slowed, unauthorized).
+//! injected faults, slowed, unauthorized), and the bytes of the answers whose size is known (JSON bodies).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +25,7 @@ pub struct Counters {
     slowed: u64,
     unauthorized: u64,
     total: u64,
+    bytes: u64,
 }
 
 impl Counters {
@@ -50,6 +51,11 @@ impl Counters {
         self.unauthorized += 1;
     }
 
+    /// An answer of `bytes` body bytes went out.
+    pub fn answered(&mut self, bytes: u64) {
+        self.bytes += bytes;
+    }
+
     pub fn reset(&mut self) {
         *self = Counters::default();
     }
@@ -61,6 +67,7 @@ impl Counters {
             "slowed": self.slowed,
             "unauthorized": self.unauthorized,
             "total": self.total,
+            "bytes": self.bytes,
             "by_route": self.by_route,
         });
         for class in CLASSES {
