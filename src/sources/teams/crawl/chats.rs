@@ -149,8 +149,7 @@ impl Crawl {
     /// The sender's "Microsoft Teams Chat Files" folder, looked up once per sender per sync (the reference did
     /// two lookups per attachment), then one `$filter` by name per attachment — the reference's ids.
     async fn chat_attachment(&self, sender: &str, name: &str, members: &str) {
-        let first_time =
-            lock(&self.attachments_seen).insert((sender.to_string(), name.to_string()));
+        let first_time = lock(&self.attachments_seen).insert((sender, name));
         if !first_time {
             return;
         }

@@ -1,12 +1,11 @@
 //! Drive items: a channel's files folder walked depth first, and the download policy for a file's content
 //! (extractable extension, `0 < size ≤ cap`, the cap enforced on the bytes whatever the listing said).
 
-use std::collections::HashSet;
-
 use futures::FutureExt;
 use serde_json::Value;
 
 use super::items::DriveItem;
+use super::seen::Seen;
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::extract::EXTRACTABLE;
@@ -27,9 +26,9 @@ impl Crawl {
         label: &str,
     ) {
         let mut folders = vec![root.to_string()];
-        let mut visited = HashSet::new();
+        let mut visited = Seen::default();
         while let Some(folder) = folders.pop() {
-            if !visited.insert(folder.clone()) {
+            if !visited.insert(folder.as_str()) {
                 continue;
             }
             let path = format!(
