@@ -314,6 +314,32 @@ async fn delegated_crawl_lists_exactly_the_expected_documents() {
         .all(|d| d["_timestamp"].as_str().is_some_and(|t| t.ends_with('Z'))));
 }
 
+/// A folder's children are handled page by page as they arrive: when a later page fails for good, the files of
+/// the pages before it are still sent, and the failure is an incomplete part (so the sync deletes nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_folder_page_keeps_the_files_of_the_pages_before_it() {
+    let fx = start_fixture(GraphOptions::default());
+    let file = json!({"id": "early-page-file", "name": "early.txt", "size": 0, "file": {},
+                      "webUrl": "https://x.sharepoint.com/early.txt"});
+    let first_page = json!({"value": [file], "@odata.nextLink": "{{self}}&page=2"}).to_string();
+    fx.set_faults(json!({"override": [
+        // One folder listing (whichever comes first) gets a page with a next link; that next page fails.
+        {"path": "/items/[^/]+/children\\?\\$top=5000(&\\$select=[^&]*)?$", "body": first_page, "times": 1},
+        {"path": "/children\\?.*&page=2$", "status": 500, "body": ""},
+    ]}))
+    .await
+    .unwrap();
+    let got = crawl(&source(&fx, "delegated")).await;
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert!(got.docs["Channel Attachment"].contains_key("early-page-file"));
+    assert_eq!(got.incomplete.len(), 1, "{:?}", got.incomplete);
+    assert!(
+        got.incomplete[0].0.starts_with("files of channel "),
+        "{:?}",
+        got.incomplete
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn medium_data_set_counts_match_in_both_modes() {
     let fx = start_fixture(GraphOptions {

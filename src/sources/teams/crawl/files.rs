@@ -16,7 +16,10 @@ use crate::sources::teams::graph::{fields, GraphError};
 
 impl Crawl {
     /// Every file under a folder, depth first (a folder's content before the folder's siblings). Iterative, so a
-    /// deep tree cannot grow the stack; each folder is listed once.
+    /// deep tree cannot grow the stack; each folder is listed once. A folder's children are handled page by page
+    /// as they arrive (at most one page in memory, not the whole folder); its sub-folders wait on the stack. A
+    /// failed page ends that folder's listing as an incomplete part: what earlier pages held is still sent, and
+    /// the sync deletes nothing.
     pub(super) async fn files(
         &self,
         drive: &str,
@@ -27,6 +30,7 @@ impl Crawl {
     ) {
         let mut folders = vec![root.to_string()];
         let mut visited = Seen::default();
+        let part = || format!("files of channel {label}");
         while let Some(folder) = folders.pop() {
             if !visited.insert(folder.as_str()) {
                 continue;
@@ -36,30 +40,23 @@ impl Crawl {
                 graph_segment(drive),
                 graph_segment(&folder)
             );
-            let Some(children) = self
-                .list(
-                    || format!("files of channel {label}"),
-                    &path,
-                    TokenKind::App,
-                )
-                .await
-            else {
-                continue;
-            };
-            for child in &children {
-                let item: DriveItem = fields(child);
-                if item.folder.is_some() {
-                    if let Some(id) = item.id {
-                        folders.push(id);
+            let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::App));
+            while let Some(children) = self.next_child_page(&mut pages, true, part).await {
+                for child in &children {
+                    let item: DriveItem = fields(child);
+                    if item.folder.is_some() {
+                        if let Some(id) = item.id {
+                            folders.push(id);
+                        }
                     }
-                }
-                if item.file.is_some() {
-                    let download = self.download_for(child);
-                    self.doc(
-                        docs::channel_attachment(team_name, channel_name, child),
-                        download,
-                    )
-                    .await;
+                    if item.file.is_some() {
+                        let download = self.download_for(child);
+                        self.doc(
+                            docs::channel_attachment(team_name, channel_name, child),
+                            download,
+                        )
+                        .await;
+                    }
                 }
             }
         }
