@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::items::{DriveItem, Id};
+use super::items::{select, DriveItem, Id};
 use super::Crawl;
 use crate::encode::{filter_literal, graph_segment};
 use crate::sources::teams::auth::TokenKind;
@@ -131,7 +131,11 @@ impl Crawl {
         if !self.types.on(docs::USER_CHAT_TABS) {
             return;
         }
-        let tabs_path = format!("/chats/{}/tabs", graph_segment(&chat_id));
+        let tabs_path = format!(
+            "/chats/{}/tabs?$select={}",
+            graph_segment(&chat_id),
+            select::CHAT_TABS
+        );
         if let Some(tabs) = self
             .list(
                 || format!("tabs of chat {chat_id}"),
@@ -173,10 +177,11 @@ impl Crawl {
             return;
         };
         let path = format!(
-            "/drives/{}/items/{}/children?$filter=name eq '{}'",
+            "/drives/{}/items/{}/children?$filter=name eq '{}'&$select={}",
             graph_segment(drive),
             graph_segment(folder),
-            filter_literal(name)
+            filter_literal(name),
+            select::DRIVE_ITEMS
         );
         if let Some(items) = self
             .list(|| format!("chat attachment {name}"), &path, TokenKind::App)
@@ -211,7 +216,11 @@ impl Crawl {
         let Some(drive_id) = fields::<Id>(&drive).id else {
             return Ok(None);
         };
-        let root = format!("/drives/{}/items/root/children", graph_segment(&drive_id));
+        let root = format!(
+            "/drives/{}/items/root/children?$select={}",
+            graph_segment(&drive_id),
+            select::FOLDER_LOOKUP
+        );
         let mut pages = std::pin::pin!(self.graph.pages(&root, TokenKind::App));
         while let Some(page) = pages.next().await {
             for child in page? {

@@ -4,7 +4,7 @@
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::items::DriveItem;
+use super::items::{select, DriveItem};
 use super::seen::Seen;
 use super::Crawl;
 use crate::encode::graph_segment;
@@ -36,9 +36,10 @@ impl Crawl {
                 continue;
             }
             let path = format!(
-                "/drives/{}/items/{}/children?$top=5000",
+                "/drives/{}/items/{}/children?$top=5000&$select={}",
                 graph_segment(drive),
-                graph_segment(&folder)
+                graph_segment(&folder),
+                select::DRIVE_ITEMS
             );
             let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::App));
             while let Some(children) = self.next_child_page(&mut pages, true, part).await {

@@ -312,7 +312,10 @@ impl Crawl {
         self.users
             .get_or_init(|| async {
                 self.graph
-                    .collect("/users?$top=999", TokenKind::Delegated)
+                    .collect(
+                        &format!("/users?$top=999&$select={}", items::select::USERS),
+                        TokenKind::Delegated,
+                    )
                     .await
                     .map(|users| Arc::new(users.iter().map(fields).collect()))
             })
