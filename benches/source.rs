@@ -1,7 +1,8 @@
 //! `make bench-source`: the Teams source alone (no Elasticsearch), crawling the Graph fixture server, which runs
 //! in its own process so the numbers below are the crawl's.
 //! 1. Throttling off, `large` data set, rate limits off: wall time, this process's CPU ms per document, peak RSS
-//!    growth during the crawl, Graph requests per document. Downloads are lazy and not taken (source only).
+//!    growth during the crawl, Graph requests and answer bytes per
+//!    document. Downloads are lazy and not taken (source only).
 //! 2. Throttling on (the fixture enforces Microsoft's documented budgets), default rate limits, `large`, the
 //!    fixture's tenant in SharePoint's second tier (1 001–5 000 licenses: 2 500 resource units per minute): once
 //!    with the connector's default `tenant_size` (the smallest tier, so the drives pacer must find the rest of the
@@ -193,9 +194,12 @@ async fn main() {
     );
     let cpu_ms_per_doc = run.cpu_s * 1000.0 / run.docs as f64;
     let requests_per_doc = graph_requests as f64 / run.docs as f64;
+    let graph_mib = requests["bytes"].as_u64().unwrap_or(0) as f64 / (1024.0 * 1024.0);
+    let kib_per_doc = graph_mib * 1024.0 / run.docs as f64;
     println!(
         "source crawl, large: {} docs in {:.2} s ({:.0} docs/s), CPU {cpu_ms_per_doc:.3} ms/doc, peak RSS {:.1} MiB \
-         (growth {:.1} MiB), {graph_requests} Graph requests ({requests_per_doc:.3}/doc)",
+         (growth {:.1} MiB), {graph_requests} Graph requests ({requests_per_doc:.3}/doc), Graph answers \
+         {graph_mib:.1} MiB ({kib_per_doc:.2} KiB/doc)",
         run.docs,
         run.wall_s,
         run.docs as f64 / run.wall_s,
@@ -220,8 +224,8 @@ async fn main() {
         "## Teams source (`make bench-source`)\n\n\
          The source alone (no Elasticsearch) crawling the Graph fixture server, which runs in its own process; one \
          run, release build, 2-core VM. Downloads are lazy and not taken here.\n\n\
-         | scenario | documents | wall | CPU ms / doc | peak RSS (growth) | Graph requests / doc |\n|---|---:|---:|---:|---:|---:|\n\
-         | `large`, throttling off, rate limits off | {} | {:.2} s | {cpu_ms_per_doc:.3} | {:.1} MiB ({:.1} MiB) | {requests_per_doc:.3} |\n\n\
+         | scenario | documents | wall | CPU ms / doc | peak RSS (growth) | Graph requests / doc | Graph answers |\n|---|---:|---:|---:|---:|---:|---:|\n\
+         | `large`, throttling off, rate limits off | {} | {:.2} s | {cpu_ms_per_doc:.3} | {:.1} MiB ({:.1} MiB) | {requests_per_doc:.3} | {graph_mib:.1} MiB ({kib_per_doc:.2} KiB / doc) |\n\n\
          Targets: ≤ 0.07 ms CPU per document, peak RSS ≤ 48 MiB. The Python reference needs about 1.3 ms of CPU per \
          document for its crawl.\n\n\
          Adaptive pacing (`large`, the fixture enforcing Microsoft's documented budgets, its tenant in SharePoint's \

@@ -1,5 +1,6 @@
 //! Request counts for `/_fixture/requests`: per endpoint class, per route, and outcomes (throttled,
-//! injected faults, slowed, unauthorized), and the bytes of file content sent (`downloaded_bytes`).
+//! injected faults, slowed, unauthorized), the bytes of file content sent (`downloaded_bytes`) and the bytes of
+//! the answers whose size is known (JSON bodies, `bytes`).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,8 @@ pub struct Counters {
     total: u64,
     /// Bytes of file content handed to connections by the download URL.
     downloaded_bytes: u64,
+    /// Bytes of JSON answers.
+    bytes: u64,
 }
 
 impl Counters {
@@ -56,6 +59,11 @@ impl Counters {
         self.downloaded_bytes += bytes;
     }
 
+    /// An answer of `bytes` body bytes went out.
+    pub fn answered(&mut self, bytes: u64) {
+        self.bytes += bytes;
+    }
+
     pub fn reset(&mut self) {
         *self = Counters::default();
     }
@@ -68,6 +76,7 @@ impl Counters {
             "unauthorized": self.unauthorized,
             "total": self.total,
             "downloaded_bytes": self.downloaded_bytes,
+            "bytes": self.bytes,
             "by_route": self.by_route,
         });
         for class in CLASSES {

@@ -36,6 +36,9 @@ pub struct FaultConfig {
     pub slow_rate: f64,
     pub slow_ms: u64,
     pub truncate_rate: f64,
+    /// Answers whole objects whatever `$select` asks (the query option is dropped before the handler): the
+    /// reference answers to compare a selecting client's documents with.
+    pub ignore_select: bool,
     pub seed: u64,
     /// Regexes on the request path (raw or percent-decoded) plus `?query`: always 500.
     pub fail_paths: Vec<String>,
@@ -87,6 +90,7 @@ impl Default for FaultConfig {
             slow_rate: 0.0,
             slow_ms: 0,
             truncate_rate: 0.0,
+            ignore_select: false,
             seed: 7,
             fail_paths: Vec::new(),
             forbidden_paths: Vec::new(),

@@ -323,6 +323,9 @@ pub async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Ne
         tokio::time::sleep(Duration::from_millis(decision.slow_ms)).await;
     }
 
+    if state.faults().config.ignore_select {
+        drop_select(&mut req);
+    }
     let response = next.run(req).await;
     let response = if decision.truncate && response.status() == StatusCode::OK && is_json(&response)
     {
@@ -331,6 +334,9 @@ pub async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Ne
     } else {
         response
     };
+    // Graph's answers are whole JSON bodies of a known size; a streamed body (none here) would count 0.
+    let bytes = axum::body::HttpBody::size_hint(response.body()).exact();
+    state.counters().answered(bytes.unwrap_or(0));
     tracing::debug!(%route, status = response.status().as_u16(), "graph request");
     with_ids(with_headroom(response, headroom), client_request_id)
 }
@@ -348,6 +354,23 @@ fn with_headroom(mut response: Response, headroom: Option<Headroom>) -> Response
         }
     }
     response
+}
+
+/// The request without `$select` (fault `ignore_select`).
+fn drop_select(req: &mut Request) {
+    let Some(query) = req.uri().query() else {
+        return;
+    };
+    let query = crate::graph::paging::without_select(query);
+    let path = req.uri().path();
+    let uri = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
+    if let Ok(uri) = uri.parse() {
+        *req.uri_mut() = uri;
+    }
 }
 
 fn is_json(response: &Response) -> bool {

@@ -1,4 +1,4 @@
-//! OData query options (`$top`, `$skiptoken`, `$skip`, `$expand`, `$filter`) and paging. Listings are
+//! OData query options (`$top`, `$skiptoken`, `$skip`, `$expand`, `$filter`, `$select`) and paging. Listings are
 //! ordered by each object's sequence number (creation order; newest first for messages); a skiptoken is
 //! the last sequence number of the page, so pages stay consistent while objects come and go, as Graph's
 //! do. Events page with `$skip` offsets, as Outlook does.
@@ -15,6 +15,8 @@ pub struct ListQuery {
     pub skip: usize,
     pub expand: Vec<String>,
     pub filter: Option<String>,
+    /// `$select`: the properties asked for; `None` is all of them.
+    pub select: Option<Vec<String>>,
     /// The query string as received (still percent-encoded), to build next links from.
     pub raw: String,
 }
@@ -53,6 +55,16 @@ impl ListQuery {
                     .expand
                     .extend(value.split(',').map(|s| s.trim().to_string())),
                 "$filter" => q.filter = Some(value.to_string()),
+                "$select" => {
+                    q.select = Some(
+                        value
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|p| !p.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                    )
+                }
                 _ => {}
             }
         }
@@ -124,6 +136,39 @@ impl ListQuery {
     }
 }
 
+impl ListQuery {
+    /// An item as Graph answers it under `$select`: the selected properties, plus what Graph always sends — `id`
+    /// and the `@odata.*` annotations (the item's own, and those of a selected property such as
+    /// `members@odata.context`). Anything else is left out, instance annotations like
+    /// `@microsoft.graph.downloadUrl` included unless named. Without `$select`, the item as it is.
+    pub fn selected(&self, item: Value) -> Value {
+        let (Some(select), Value::Object(map)) = (&self.select, &item) else {
+            return item;
+        };
+        let wanted = |key: &str| {
+            let property = key.split_once("@odata.").map_or(key, |(p, _)| p);
+            key == "id" || property.is_empty() || select.iter().any(|s| s == property)
+        };
+        Value::Object(
+            map.iter()
+                .filter(|(k, _)| wanted(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// Refuses `$select` on endpoints whose Graph documentation says it is not supported ("other OData query
+    /// parameters are not currently supported"), so a client that sends it there is caught here.
+    pub fn no_select(&self) -> Result<(), GraphError> {
+        match &self.select {
+            None => Ok(()),
+            Some(_) => Err(GraphError::bad_request(
+                "Unsupported query: $select is not supported on this endpoint.",
+            )),
+        }
+    }
+}
+
 fn decode_token(token: &str) -> Result<u64, GraphError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.trim())
@@ -161,6 +206,18 @@ pub fn page<T>(
         None
     };
     (rest, next)
+}
+
+/// `query` (as received) without its `$select` option.
+pub fn without_select(query: &str) -> String {
+    let parts: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            !key.eq_ignore_ascii_case("$select") && !key.eq_ignore_ascii_case("%24select")
+        })
+        .collect();
+    parts.join("&")
 }
 
 /// `base + path + ?query` with `param=value` replacing any earlier `param`.
@@ -224,6 +281,34 @@ mod tests {
         );
         let bad = ListQuery::parse(Some("$filter=size%20gt%201")).unwrap();
         assert!(bad.name_filter().is_err());
+    }
+
+    #[test]
+    fn select_keeps_the_named_properties_id_and_odata_annotations() {
+        let item = json!({
+            "id": "i1", "name": "a.txt", "size": 3, "webUrl": "https://x/a.txt",
+            "@odata.etag": "W/1", "@microsoft.graph.downloadUrl": "https://x/d",
+            "members@odata.context": "m", "members": [], "parentReference": {"driveId": "d"},
+        });
+        let q =
+            ListQuery::parse(Some("$top=5&$select=name,%40microsoft.graph.downloadUrl")).unwrap();
+        assert_eq!(
+            q.selected(item.clone()),
+            json!({"id": "i1", "name": "a.txt", "@odata.etag": "W/1", "@microsoft.graph.downloadUrl": "https://x/d"})
+        );
+        // A property not named is gone, annotations of another property with it; the download URL too.
+        let q = ListQuery::parse(Some("$select=members,size")).unwrap();
+        assert_eq!(
+            q.selected(item.clone()),
+            json!({"id": "i1", "size": 3, "@odata.etag": "W/1", "members@odata.context": "m", "members": []})
+        );
+        // No `$select`: everything; where Graph does not support it, refused.
+        let all = ListQuery::parse(Some("$top=5")).unwrap();
+        assert_eq!(all.selected(item.clone()), item);
+        assert!(all.no_select().is_ok());
+        assert!(q.no_select().is_err());
+        assert_eq!(without_select("$top=5&$select=id,name&x=1"), "$top=5&x=1");
+        assert_eq!(without_select("%24select=id"), "");
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn chats_of(
 ) -> GraphResult {
     let q = list_query(raw)?;
     q.no_filter()?;
+    q.no_select()?;
     let size = q.page_size(CHATS_PAGE.0, CHATS_PAGE.1, true)?;
     let base = s.base(headers);
     let ds = s.data();
@@ -150,6 +151,7 @@ pub async fn messages(
 ) -> GraphResult {
     let q = list_query(raw)?;
     q.no_filter()?;
+    q.no_select()?;
     let size = q.page_size(MESSAGES_PAGE.0, MESSAGES_PAGE.1, true)?;
     let base = s.base(&headers);
     let ds = s.data();
@@ -204,8 +206,10 @@ pub async fn tabs(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> GraphResult {
+    let q = list_query(raw)?;
     let base = s.base(&headers);
     let ds = s.data();
     let chat = readable(&ds, &caller, &id)?;
@@ -215,7 +219,7 @@ pub async fn tabs(
     };
     Ok(Json(listing(
         ctx.context(&format!("chats('{}')/tabs", url_segment(&id))),
-        chat.tabs.iter().map(|t| ctx.tab(t)).collect(),
+        chat.tabs.iter().map(|t| q.selected(ctx.tab(t))).collect(),
         None,
     )))
 }

@@ -231,7 +231,7 @@ fn children_of(
             "drives('{}')/items('{}')/children",
             drive.id, folder.id
         )),
-        items.into_iter().map(|i| ctx.item(i)).collect(),
+        items.into_iter().map(|i| q.selected(ctx.item(i))).collect(),
         next,
     )))
 }

@@ -69,7 +69,7 @@ pub async fn list(
     let next = next.map(|t| next_link(&base, "/v1.0/teams", &q.raw, "$skiptoken", &t));
     Ok(Json(listing(
         ctx.context("teams"),
-        items.into_iter().map(|t| ctx.team(t)).collect(),
+        items.into_iter().map(|t| q.selected(ctx.team(t))).collect(),
         next,
     )))
 }
@@ -95,8 +95,10 @@ pub async fn channels(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> GraphResult {
+    let q = list_query(raw)?;
     let base = s.base(&headers);
     let ds = s.data();
     let team = ds.team(&id).ok_or_else(|| GraphError::not_found(&id))?;
@@ -109,7 +111,7 @@ pub async fn channels(
         team.channels
             .iter()
             .filter(|c| can_see(&caller, c))
-            .map(|c| ctx.channel(team, c))
+            .map(|c| q.selected(ctx.channel(team, c)))
             .collect(),
         None,
     )))
@@ -137,8 +139,10 @@ pub async fn tabs(
     State(s): State<Shared>,
     Extension(caller): Extension<Caller>,
     Path((team, channel)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> GraphResult {
+    let q = list_query(raw)?;
     let base = s.base(&headers);
     let ds = s.data();
     let (team, ch) = channel_of(&ds, &caller, &team, &channel)?;
@@ -152,7 +156,7 @@ pub async fn tabs(
             team.id,
             url_segment(&ch.id)
         )),
-        ch.tabs.iter().map(|t| ctx.tab(t)).collect(),
+        ch.tabs.iter().map(|t| q.selected(ctx.tab(t))).collect(),
         None,
     )))
 }
@@ -166,6 +170,7 @@ pub async fn messages(
 ) -> GraphResult {
     let q = list_query(raw)?;
     q.no_filter()?;
+    q.no_select()?;
     let size = q.page_size(MESSAGES_PAGE.0, MESSAGES_PAGE.1, true)?;
     let base = s.base(&headers);
     let ds = s.data();

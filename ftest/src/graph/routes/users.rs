@@ -78,7 +78,7 @@ pub async fn list(
     let next = next.map(|t| next_link(&base, "/v1.0/users", &q.raw, "$skiptoken", &t));
     Ok(Json(listing(
         ctx.context("users"),
-        items.into_iter().map(|u| ctx.user(u)).collect(),
+        items.into_iter().map(|u| q.selected(ctx.user(u))).collect(),
         next,
     )))
 }
@@ -172,7 +172,10 @@ fn events_of(
         .then(|| next_link(&base, path, &q.raw, "$skip", &(q.skip + size).to_string()));
     Ok(Json(listing(
         ctx.context(&format!("users('{}')/events", user.id)),
-        items.into_iter().map(|e| ctx.event(e)).collect(),
+        items
+            .into_iter()
+            .map(|e| q.selected(ctx.event(e)))
+            .collect(),
         next,
     )))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use super::items::User;
+use super::items::{select, User};
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::sources::teams::auth::TokenKind;
@@ -33,7 +33,11 @@ impl Crawl {
                         this.progress.users.finished_one();
                         return;
                     };
-                    let path = format!("/users/{}/events?$top=50", graph_segment(id));
+                    let path = format!(
+                        "/users/{}/events?$top=50&$select={}",
+                        graph_segment(id),
+                        select::EVENTS
+                    );
                     let mut pages = std::pin::pin!(this.graph.pages(&path, TokenKind::App));
                     while let Some(page) = pages.next().await {
                         match page {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::items::{DriveItem, Message, Named};
+use super::items::{select, DriveItem, Message, Named};
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::sources::teams::auth::TokenKind;
@@ -27,7 +27,10 @@ impl Crawl {
         if !self.types.any(&TEAM_TYPES) {
             return;
         }
-        let mut pages = std::pin::pin!(self.graph.pages("/teams?$top=999", TokenKind::Delegated));
+        let mut pages = std::pin::pin!(self.graph.pages(
+            &format!("/teams?$top=999&$select={}", select::TEAMS),
+            TokenKind::Delegated
+        ));
         while let Some(page) = pages.next().await {
             let teams = match page {
                 Ok(teams) => teams,
@@ -56,7 +59,11 @@ impl Crawl {
             return;
         }
         let team_name = display_name.unwrap_or_default();
-        let path = format!("/teams/{}/channels", graph_segment(&team_id));
+        let path = format!(
+            "/teams/{}/channels?$select={}",
+            graph_segment(&team_id),
+            select::CHANNELS
+        );
         let Some(channels) = self
             .list(
                 || format!("channels of team {team_name}"),
@@ -97,7 +104,7 @@ impl Crawl {
         let tabs = if self.types.on(docs::CHANNEL_TAB) {
             self.list(
                 || format!("tabs of channel {label}"),
-                &format!("{base}/tabs"),
+                &format!("{base}/tabs?$select={}", select::CHANNEL_TABS),
                 TokenKind::Delegated,
             )
             .await

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::items::{DriveItem, Id};
+use super::items::{select, DriveItem, Id};
 use super::Crawl;
 use crate::encode::{filter_literal, graph_segment};
 use crate::sources::teams::auth::TokenKind;
@@ -131,7 +131,11 @@ impl Crawl {
         if !self.types.on(docs::USER_CHAT_TABS) {
             return;
         }
-        let tabs_path = format!("/chats/{}/tabs", graph_segment(&chat_id));
+        let tabs_path = format!(
+            "/chats/{}/tabs?$select={}",
+            graph_segment(&chat_id),
+            select::CHAT_TABS
+        );
         if let Some(tabs) = self
             .list(
                 || format!("tabs of chat {chat_id}"),
@@ -149,8 +153,7 @@ impl Crawl {
     /// The sender's "Microsoft Teams Chat Files" folder, looked up once per sender per sync (the reference did
     /// two lookups per attachment), then one `$filter` by name per attachment — the reference's ids.
     async fn chat_attachment(&self, sender: &str, name: &str, members: &str) {
-        let first_time =
-            lock(&self.attachments_seen).insert((sender.to_string(), name.to_string()));
+        let first_time = lock(&self.attachments_seen).insert((sender, name));
         if !first_time {
             return;
         }
@@ -174,10 +177,11 @@ impl Crawl {
             return;
         };
         let path = format!(
-            "/drives/{}/items/{}/children?$filter=name eq '{}'",
+            "/drives/{}/items/{}/children?$filter=name eq '{}'&$select={}",
             graph_segment(drive),
             graph_segment(folder),
-            filter_literal(name)
+            filter_literal(name),
+            select::DRIVE_ITEMS
         );
         if let Some(items) = self
             .list(|| format!("chat attachment {name}"), &path, TokenKind::App)
@@ -212,7 +216,11 @@ impl Crawl {
         let Some(drive_id) = fields::<Id>(&drive).id else {
             return Ok(None);
         };
-        let root = format!("/drives/{}/items/root/children", graph_segment(&drive_id));
+        let root = format!(
+            "/drives/{}/items/root/children?$select={}",
+            graph_segment(&drive_id),
+            select::FOLDER_LOOKUP
+        );
         let mut pages = std::pin::pin!(self.graph.pages(&root, TokenKind::App));
         while let Some(page) = pages.next().await {
             for child in page? {

@@ -1,12 +1,11 @@
 //! Drive items: a channel's files folder walked depth first, and the download policy for a file's content
 //! (extractable extension, `0 < size ≤ cap`, the cap enforced on the bytes whatever the listing said).
 
-use std::collections::HashSet;
-
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::items::DriveItem;
+use super::items::{select, DriveItem};
+use super::seen::Seen;
 use super::Crawl;
 use crate::encode::graph_segment;
 use crate::extract::EXTRACTABLE;
@@ -17,7 +16,10 @@ use crate::sources::teams::graph::{fields, GraphError};
 
 impl Crawl {
     /// Every file under a folder, depth first (a folder's content before the folder's siblings). Iterative, so a
-    /// deep tree cannot grow the stack; each folder is listed once.
+    /// deep tree cannot grow the stack; each folder is listed once. A folder's children are handled page by page
+    /// as they arrive (at most one page in memory, not the whole folder); its sub-folders wait on the stack. A
+    /// failed page ends that folder's listing as an incomplete part: what earlier pages held is still sent, and
+    /// the sync deletes nothing.
     pub(super) async fn files(
         &self,
         drive: &str,
@@ -27,40 +29,35 @@ impl Crawl {
         label: &str,
     ) {
         let mut folders = vec![root.to_string()];
-        let mut visited = HashSet::new();
+        let mut visited = Seen::default();
+        let part = || format!("files of channel {label}");
         while let Some(folder) = folders.pop() {
-            if !visited.insert(folder.clone()) {
+            if !visited.insert(folder.as_str()) {
                 continue;
             }
             let path = format!(
-                "/drives/{}/items/{}/children?$top=5000",
+                "/drives/{}/items/{}/children?$top=5000&$select={}",
                 graph_segment(drive),
-                graph_segment(&folder)
+                graph_segment(&folder),
+                select::DRIVE_ITEMS
             );
-            let Some(children) = self
-                .list(
-                    || format!("files of channel {label}"),
-                    &path,
-                    TokenKind::App,
-                )
-                .await
-            else {
-                continue;
-            };
-            for child in &children {
-                let item: DriveItem = fields(child);
-                if item.folder.is_some() {
-                    if let Some(id) = item.id {
-                        folders.push(id);
+            let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::App));
+            while let Some(children) = self.next_child_page(&mut pages, true, part).await {
+                for child in &children {
+                    let item: DriveItem = fields(child);
+                    if item.folder.is_some() {
+                        if let Some(id) = item.id {
+                            folders.push(id);
+                        }
                     }
-                }
-                if item.file.is_some() {
-                    let download = self.download_for(child);
-                    self.doc(
-                        docs::channel_attachment(team_name, channel_name, child),
-                        download,
-                    )
-                    .await;
+                    if item.file.is_some() {
+                        let download = self.download_for(child);
+                        self.doc(
+                            docs::channel_attachment(team_name, channel_name, child),
+                            download,
+                        )
+                        .await;
+                    }
                 }
             }
         }

@@ -25,8 +25,9 @@ mod channels;
 mod chats;
 mod files;
 mod items;
+mod seen;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ use tracing::Instrument;
 
 use self::chats::ChatFilesCell;
 use self::items::User;
+use self::seen::Seen;
 use super::auth::{AuthMethod, TokenKind};
 use super::defaults;
 use super::docs::{self, Doc};
@@ -76,14 +78,14 @@ struct Crawl {
     sign_in: AuthMethod,
     concurrency: Concurrency,
     tx: mpsc::Sender<Event>,
-    /// Chat ids already crawled (app-only lists each chat once per member).
-    chats_seen: Mutex<HashSet<String>>,
+    /// Chat ids already crawled (app-only lists each chat once per member), as 128-bit hashes ([`seen`]).
+    chats_seen: Mutex<Seen>,
     /// Sender → (drive id, "Microsoft Teams Chat Files" folder id), looked up once per sync.
     chat_files: Mutex<HashMap<String, Arc<ChatFilesCell>>>,
     /// The tenant's users, listed once per sync (calendars and, app-only, chats both need them).
     users: OnceCell<Result<Arc<Vec<User>>, GraphError>>,
     /// (sender, file name) already resolved: a file shared in several messages is one document, looked up once.
-    attachments_seen: Mutex<HashSet<(String, String)>>,
+    attachments_seen: Mutex<Seen>,
     progress: Arc<CrawlProgress>,
     /// The document types this connector syncs; listings that could only yield others are not made.
     types: Arc<DocTypes>,
@@ -310,7 +312,10 @@ impl Crawl {
         self.users
             .get_or_init(|| async {
                 self.graph
-                    .collect("/users?$top=999", TokenKind::Delegated)
+                    .collect(
+                        &format!("/users?$top=999&$select={}", items::select::USERS),
+                        TokenKind::Delegated,
+                    )
                     .await
                     .map(|users| Arc::new(users.iter().map(fields).collect()))
             })
