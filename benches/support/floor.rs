@@ -32,19 +32,25 @@ impl Floor {
     }
 }
 
-/// Copies `bytes` through a local TCP connection, then base64-encodes as many, timing the CPU of each.
+/// At least this many bytes are measured: process CPU time moves in 10 ms ticks, so a few MB would read as 0.
+const MIN_MEASURED: u64 = 256 * 1024 * 1024;
+
+/// Copies `bytes` through a local TCP connection, then base64-encodes as many, timing the CPU of each. Fewer than
+/// `MIN_MEASURED` bytes are measured as `MIN_MEASURED` and scaled down.
 pub async fn measure(bytes: u64) -> Floor {
+    let measured = bytes.max(MIN_MEASURED);
+    let scale = bytes as f64 / measured as f64;
     let started = Instant::now();
     let cpu0 = super::cpu_seconds();
-    tcp_copy(bytes).await;
+    tcp_copy(measured).await;
     let cpu1 = super::cpu_seconds();
-    encode(bytes);
+    encode(measured);
     let cpu2 = super::cpu_seconds();
     Floor {
         bytes,
-        tcp_cpu: cpu1 - cpu0,
-        base64_cpu: cpu2 - cpu1,
-        wall: started.elapsed().as_secs_f64(),
+        tcp_cpu: (cpu1 - cpu0) * scale,
+        base64_cpu: (cpu2 - cpu1) * scale,
+        wall: started.elapsed().as_secs_f64() * scale,
     }
 }
 
