@@ -26,7 +26,8 @@ use tokio::sync::{Notify, Semaphore};
 /// Budgets above 4 GiB count as 4 GiB (the semaphore takes `u32` permits at a time).
 const MAX_BUDGET: usize = u32::MAX as usize;
 
-/// The budget was closed (the sync's sink stopped): nothing more can be reserved.
+/// The budget's semaphore was closed. Nothing closes it (a sink that stops wakes its producers through the
+/// queue, since other syncs share the budget), so this is tokio's error type rather than a case callers meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the memory budget is closed")]
 pub struct BudgetClosed;
@@ -129,11 +130,6 @@ impl MemoryBudget {
             held: 0,
             overdraft: 0,
         }
-    }
-
-    /// Wakes every waiting reservation with [`BudgetClosed`]; later ones fail at once.
-    pub fn close(&self) {
-        self.inner.free.close();
     }
 
     /// Completes once a reservation has had to wait since the last call.
@@ -342,23 +338,6 @@ mod tests {
         let mut none = budget.none();
         none.fit(30);
         assert_eq!(budget.in_use(), 30);
-    }
-
-    #[tokio::test]
-    async fn closing_fails_waiters_at_once() {
-        let budget = MemoryBudget::new(10);
-        let _all = budget.reserve(10).await.unwrap();
-        let waiting = tokio::spawn({
-            let budget = budget.clone();
-            async move { budget.reserve(5).await.map(|r| r.bytes()) }
-        });
-        tokio::task::yield_now().await;
-        budget.close();
-        assert_eq!(waiting.await.unwrap(), Err(BudgetClosed));
-        assert_eq!(
-            budget.reserve(1).await.map(|r| r.bytes()),
-            Err(BudgetClosed)
-        );
     }
 
     #[test]

@@ -193,11 +193,6 @@ impl QueueReceiver {
         self.rx.is_empty()
     }
 
-    /// Bytes of the budget in use: queued operations, downloads, batches and requests in flight.
-    pub fn budget_in_use(&self) -> usize {
-        self.budget.in_use()
-    }
-
     pub fn budget(&self) -> &MemoryBudget {
         &self.budget
     }
@@ -267,7 +262,7 @@ mod tests {
         let (tx, mut rx) = bounded(limits(100, one * 2 + one / 2));
         assert!(fits(&tx, doc("a", 1000)).await);
         assert!(fits(&tx, doc("b", 1000)).await);
-        assert_eq!(rx.budget_in_use(), one * 2);
+        assert_eq!(rx.budget().in_use(), one * 2);
         assert!(!fits(&tx, doc("c", 1000)).await);
         assert!(
             fits(&tx, doc("s", 10)).await,
@@ -284,13 +279,13 @@ mod tests {
         assert!(!fits(&tx, doc("huge", 5000)).await);
         rx.recv().await;
         assert!(fits(&tx, doc("huge", 5000)).await);
-        assert_eq!(rx.budget_in_use(), 500);
+        assert_eq!(rx.budget().in_use(), 500);
         assert!(!fits(&tx, doc("small", 10)).await);
         assert_eq!(
             rx.recv().await.map(|q| q.op.id().to_string()).as_deref(),
             Some("huge")
         );
-        assert_eq!(rx.budget_in_use(), 0);
+        assert_eq!(rx.budget().in_use(), 0);
     }
 
     /// Paused time: the default 1 300 s timeout elapses instantly, and exactly.

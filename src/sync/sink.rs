@@ -254,7 +254,7 @@ impl Run<'_> {
             done,
             docs_per_sec = rate.round(),
             queued = queue.len(),
-            budget_in_use = queue.budget_in_use(),
+            budget_in_use = queue.budget().in_use(),
             in_flight,
             errors = self.monitor.total_errors(),
             "bulk sink progress"
