@@ -11,6 +11,10 @@
 //! service CPU (per document and per MB downloaded), peak RSS, Graph requests, downloads and bytes downloaded
 //! (counted by the fixture), the stand-in's CPU, and the floor: the CPU this program needs to copy the same bytes
 //! through a local TCP connection and base64-encode them (`support/floor.rs`). Tables go to BENCHMARKS.md.
+//!
+//! `E2E_RUNS=large-text-off,small-pipeline-on` runs only the named rows (tenant-content-pacing) and prints them
+//! without touching BENCHMARKS.md, for profiling one scenario; `E2E_BIN=<program>` runs that program (a profiler
+//! wrapping the service) instead of the release binary.
 
 mod support;
 
@@ -89,6 +93,25 @@ struct Run {
     size: DataSize,
     mode: ContentMode,
     paced: bool,
+    /// `elasticsearch.bulk.queue_max_mem_size` in MiB when not the default (25); such runs sync in full only.
+    budget_mib: Option<u32>,
+}
+
+impl Run {
+    /// `large-text-off`: the name `E2E_RUNS` selects a run by.
+    fn name(self) -> String {
+        let size = match self.size {
+            DataSize::Small => "small",
+            DataSize::Medium => "medium",
+            DataSize::Large => "large",
+        };
+        let pacing = if self.paced { "on" } else { "off" };
+        let budget = self
+            .budget_mib
+            .map(|m| format!("-{m}mib"))
+            .unwrap_or_default();
+        format!("{size}-{}-{pacing}{budget}", self.mode.label())
+    }
 }
 
 struct Row {
@@ -161,9 +184,23 @@ async fn measure(run: Run, bin: &Path) -> Vec<Row> {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &standin.url, &fixture).unwrap();
+    if let Some(mib) = run.budget_mib {
+        let yaml = std::fs::read_to_string(&config).unwrap();
+        let yaml = yaml.replacen(
+            "elasticsearch:\n",
+            &format!("elasticsearch:\n  bulk:\n    queue_max_mem_size: {mib}\n"),
+            1,
+        );
+        std::fs::write(&config, yaml).unwrap();
+    }
     let docs = fixture.expected().await.unwrap()["total"].as_u64().unwrap();
     let mut rows = Vec::new();
-    for (sync, job_type) in [("full", "full"), ("incremental, no change", "incremental")] {
+    let syncs: &[(&str, &str)] = if run.budget_mib.is_some() {
+        &[("full", "full")]
+    } else {
+        &[("full", "full"), ("incremental, no change", "incremental")]
+    };
+    for &(sync, job_type) in syncs {
         // A fresh service process per sync: its peak RSS is this sync's.
         let log = dir.path().join(format!("service-{job_type}.log"));
         let mut service = Service::spawn(bin, &config, log).unwrap();
@@ -213,10 +250,11 @@ fn line(r: &Row) -> String {
         _ => ("–".into(), "–".into(), "–".into()),
     };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {:.2} s | {:.2} s | {:.3} | {} | {mb:.0} | {per_mb} | {floor} | {ratio} | {:.1} MiB | {} | {:.2} s |",
+        "| {} | {} | {} | {} | {} | {} | {} | {:.2} s | {:.2} s | {:.3} | {} | {mb:.0} | {per_mb} | {floor} | {ratio} | {:.1} MiB | {} | {:.2} s |",
         r.run.size,
         r.run.mode.label(),
         if r.run.paced { "on" } else { "off" },
+        r.run.budget_mib.unwrap_or(25),
         r.sync,
         r.docs,
         r.indexed,
@@ -256,14 +294,26 @@ fn machine() -> String {
 /// Peak RSS of the full syncs of `size` in `mode` without pacing.
 fn full_rss(rows: &[Row], size: DataSize, mode: ContentMode) -> Option<f64> {
     rows.iter()
-        .find(|r| r.run.size == size && r.run.mode == mode && !r.run.paced && r.sync == "full")
+        .find(|r| {
+            r.run.size == size
+                && r.run.mode == mode
+                && !r.run.paced
+                && r.run.budget_mib.is_none()
+                && r.sync == "full"
+        })
         .map(|r| r.rss)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let started = Instant::now();
-    let bin = sibling("elastic-ingest").expect("release elastic-ingest (make bench-e2e builds it)");
+    // E2E_BIN: a program run instead of the release binary (a profiler wrapper); its RSS is then the wrapper's.
+    let bin = match std::env::var_os("E2E_BIN") {
+        Some(bin) => std::path::PathBuf::from(bin),
+        None => {
+            sibling("elastic-ingest").expect("release elastic-ingest (make bench-e2e builds it)")
+        }
+    };
     let mut runs = Vec::new();
     for size in [DataSize::Small, DataSize::Medium, DataSize::Large] {
         for mode in [ContentMode::Pipeline, ContentMode::Text] {
@@ -271,6 +321,7 @@ async fn main() {
                 size,
                 mode,
                 paced: false,
+                budget_mib: None,
             });
         }
     }
@@ -279,12 +330,31 @@ async fn main() {
             size: DataSize::Large,
             mode,
             paced: true,
+            budget_mib: None,
         });
     }
+    // The budget, not the files, sets the peak: the same sync with a smaller and a larger one.
+    for mib in [10, 50] {
+        runs.push(Run {
+            size: DataSize::Large,
+            mode: ContentMode::Pipeline,
+            paced: false,
+            budget_mib: Some(mib),
+        });
+    }
+    let only = std::env::var("E2E_RUNS").ok();
+    if let Some(only) = &only {
+        let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
+        runs.retain(|r| wanted.contains(&r.name().as_str()));
+        assert!(
+            !runs.is_empty(),
+            "E2E_RUNS={only} names no run (e.g. large-text-off)"
+        );
+    }
     let mut table = String::from(
-        "| tenant | content | Graph pacing | sync | documents | indexed | wall | service CPU | CPU ms/doc | \
+        "| tenant | content | Graph pacing | budget MiB | sync | documents | indexed | wall | service CPU | CPU ms/doc | \
          downloads | MB downloaded | CPU ms/MB | floor ms/MB | × floor | service peak RSS | Graph requests | \
-         stand-in CPU |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         stand-in CPU |\n|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut rows = Vec::new();
     for run in runs {
@@ -312,6 +382,9 @@ async fn main() {
     }
     let total = started.elapsed().as_secs_f64();
     println!("{flat}\nbench-e2e took {total:.0} s");
+    if only.is_some() {
+        return;
+    }
     let section = format!(
         "## End to end (`make bench-e2e`)\n\n\
          The release `elastic-ingest` process syncing the Graph fixture tenant into the Elasticsearch stand-in \
@@ -324,7 +397,8 @@ async fn main() {
          `extract_binary_content: false` and `use_text_extraction_service: true`, the service extracts the text. \
          **Graph pacing** `off` = fixture limits off and the connector's `rate_limits` all 0; `on` = the fixture \
          enforces Microsoft's documented budgets (429 + `Retry-After`) and the connector keeps its default \
-         `rate_limits`. Full and incremental syncs run in separate service processes, so **service peak RSS** \
+         `rate_limits`. **budget MiB** = `elasticsearch.bulk.queue_max_mem_size` (default 25; the last rows sync \
+         the same tenant with a smaller and a larger budget). Full and incremental syncs run in separate service processes, so **service peak RSS** \
          (VmHWM) is each sync's own. **service CPU** is user + system seconds of the service during the sync; \
          **downloads** and **MB downloaded** (10^6 bytes of file content sent) are counted by the fixture; \
          **CPU ms/MB** = service CPU / MB downloaded (all the sync's CPU, listings and documents included); \

@@ -64,18 +64,14 @@ fn extract_inner(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
     if syntax_nesting_exceeds(bytes, MAX_SYNTAX_NESTING) {
         return Err(Skip("malformed PDF: objects nested too deeply".into()));
     }
-    let options = LoadOptions {
-        max_decompressed_size: Some(
-            usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX),
-        ),
-        ..LoadOptions::default()
+    let doc = load(bytes, limits, Some(drop_image_data))?;
+    // A filtered load skips lopdf's page-tree repair of damaged files; such a file is loaded again unfiltered.
+    let doc = if page_tree_loaded(&doc) || doc.is_encrypted() {
+        doc
+    } else {
+        drop(doc);
+        load(bytes, limits, None)?
     };
-    let doc = Document::load_mem_with_options(bytes, options).map_err(|e| match e {
-        lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { limit }) => Skip(format!(
-            "PDF object stream decompresses past the {limit}-byte budget"
-        )),
-        e => Skip(format!("malformed PDF: {e}")),
-    })?;
     // lopdf already tried (and applied) the empty user password; still encrypted means a password is needed.
     if doc.is_encrypted() {
         return Err(Skip("encrypted PDF".into()));
@@ -99,6 +95,64 @@ fn extract_inner(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
         walker.page(index + 1, page);
     }
     Ok(walker.finish())
+}
+
+fn load(
+    bytes: &[u8],
+    limits: &Limits,
+    filter: Option<lopdf::FilterFunc>,
+) -> Result<Document, Skip> {
+    let options = LoadOptions {
+        max_decompressed_size: Some(
+            usize::try_from(limits.max_decompressed_bytes).unwrap_or(usize::MAX),
+        ),
+        filter,
+        ..LoadOptions::default()
+    };
+    Document::load_mem_with_options(bytes, options).map_err(|e| match e {
+        lopdf::Error::Decompress(DecompressError::MemoryLimitExceeded { limit }) => Skip(format!(
+            "PDF object stream decompresses past the {limit}-byte budget"
+        )),
+        e => Skip(format!("malformed PDF: {e}")),
+    })
+}
+
+/// lopdf's load filter: an image XObject keeps its dictionary (the walker counts images) but not its data, which
+/// text extraction never reads. lopdf copies each object out of the file as it parses it, so without this every
+/// image of a scanned or photo-heavy PDF would sit in memory a second time, beside the file, until extraction
+/// ends; with it, one image at a time is copied and dropped at once. No start position: lopdf would otherwise
+/// re-read an empty stream's data from the file.
+///
+/// lopdf keeps an object read from the file as the filter left it (and ignores what the filter returns), but
+/// keeps what the filter returns for a member of an object stream. A stream is never such a member (PDF 32000
+/// §7.5.7), so a stream is answered with a placeholder and anything else with a copy of itself.
+fn drop_image_data(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+    match object {
+        Object::Stream(stream) => {
+            let image = stream
+                .dict
+                .get(b"Subtype")
+                .and_then(Object::as_name)
+                .is_ok_and(|s| s == b"Image");
+            if image {
+                stream.content = Vec::new();
+                stream.start_position = None;
+            }
+            Some((id, Object::Null))
+        }
+        other => Some((id, other.clone())),
+    }
+}
+
+/// Whether the catalog leads to a page-tree root with `/Kids` (what lopdf checks before repairing a file).
+fn page_tree_loaded(doc: &Document) -> bool {
+    doc.catalog()
+        .and_then(|catalog| catalog.get(b"Pages"))
+        .and_then(Object::as_reference)
+        .and_then(|root| doc.get_dictionary(root))
+        .and_then(|root| root.get_deref(b"Kids", doc))
+        .and_then(Object::as_array)
+        .is_ok()
 }
 
 /// A page leaf with the resources it inherits.

@@ -613,3 +613,84 @@ fn a_stream_over_the_stream_cap_is_skipped_and_the_rest_read() {
         out.notes
     );
 }
+
+/// A page of text drawing a `size`-byte image.
+fn text_and_image(size: usize) -> Vec<u8> {
+    let mut doc = Document::with_version("1.5");
+    let font = helvetica(&mut doc);
+    // Noise, so that compression leaves it its size.
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let pixels: Vec<u8> = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    let image = doc.add_object(Stream::new(
+        dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => size as i64, "Height" => 1,
+        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 },
+        pixels,
+    ));
+    let res = dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "Im1" => image } };
+    let page: &[u8] = b"q 100 0 0 100 0 0 cm /Im1 Do Q BT /F1 12 Tf 72 700 Td (Caption) Tj ET";
+    build(&mut doc, vec![(page, res)])
+}
+
+#[test]
+fn image_data_is_not_loaded_but_the_image_is_counted() {
+    let bytes = text_and_image(2_000_000);
+    assert!(bytes.len() > 2_000_000);
+    let doc = load(&bytes, &limits(), Some(drop_image_data)).unwrap();
+    let held: usize = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .map(|s| s.content.len())
+        .sum();
+    assert!(held < 10_000, "{held} bytes of streams held");
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(out.text, "Caption");
+    assert!(
+        out.notes.iter().any(|n| n.contains("1 image")),
+        "{:?}",
+        out.notes
+    );
+}
+
+#[test]
+fn a_page_tree_only_lopdf_repair_finds_is_still_read() {
+    // The cross-reference entry of the page-tree root points at the catalog instead: the root is missing from a
+    // load that trusts the table, which lopdf repairs by scanning the file only when it loads unfiltered.
+    let mut doc = Document::load_mem(&two_page_helvetica()).unwrap();
+    doc.reference_table.cross_reference_type = lopdf::xref::XrefType::CrossReferenceTable;
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    let find = |needle: &str, from: usize| {
+        from + bytes[from..]
+            .windows(needle.len())
+            .position(|w| w == needle.as_bytes())
+            .unwrap()
+    };
+    let number_after = |key: &str| {
+        let at = find(key, 0) + key.len();
+        let digits: Vec<u8> = bytes[at..]
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
+        String::from_utf8(digits).unwrap().parse::<usize>().unwrap()
+    };
+    let (root, pages) = (number_after("/Root "), number_after("/Pages "));
+    let catalog_at = find(&format!("\n{root} 0 obj"), 0) + 1;
+    let entry = find("0000000000 65535 f", find("\nxref\n", 0)) + 20 * pages;
+    bytes[entry..entry + 10].copy_from_slice(format!("{catalog_at:010}").as_bytes());
+    let filtered = load(&bytes, &limits(), Some(drop_image_data)).unwrap();
+    assert!(!page_tree_loaded(&filtered));
+    let out = extract(&bytes, &limits()).unwrap();
+    assert_eq!(
+        out.text,
+        "Hello World\nSecond line\nKern gapged\ncafé\nquote line\nPage two"
+    );
+}

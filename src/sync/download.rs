@@ -42,14 +42,14 @@ pub(super) struct ContentSettings<'a> {
 /// Bytes a document with a file of `file_bytes` costs until it is indexed: in pipeline mode the operation with
 /// the file in base64 (4/3 of it); in text mode the file, as much again for the parser's working memory (the
 /// extraction bench measures 1–2× the file for PDF and Office files) and the text (at most the extractor's text
-/// cap) — plus, in both, the document's other fields.
+/// cap) — plus, in both, the document's other fields and the HTTP client's read buffer while the body streams in.
 pub(super) fn expected_bytes(
     extraction: Extraction,
     id: &str,
     body: &Map<String, Value>,
     file_bytes: u64,
 ) -> usize {
-    match extraction {
+    let content = match extraction {
         Extraction::Pipeline => AttachmentOp::estimate(id, body, file_bytes),
         Extraction::Local | Extraction::Off => {
             let file = usize::try_from(file_bytes).unwrap_or(usize::MAX);
@@ -57,8 +57,15 @@ pub(super) fn expected_bytes(
                 .saturating_add(file.saturating_mul(2))
                 .saturating_add(crate::extract::MAX_TEXT_BYTES)
         }
-    }
+    };
+    content.saturating_add(HTTP_READ_BUFFER)
 }
+
+/// What a download's connection holds besides the body read so far: hyper's HTTP/1 read buffer starts at 8 KiB
+/// and grows, while a fast body streams in, to about 400 KiB (8 KiB + 100 × 4 KiB), where it stays until the
+/// response ends. Ten concurrent downloads hold 4 MiB this way, so the budget counts it; the reservation shrinks
+/// to the finished operation once the body is read.
+const HTTP_READ_BUFFER: usize = 8 * 1024 + 100 * 4096;
 
 /// The finished operation for a document with a download, the budget bytes it holds, and whether the download
 /// went well. Fails only when the queue does (the sink stopped, or the budget stayed spent past
@@ -196,4 +203,26 @@ async fn text_op(
         }
         .encode(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_download_reserves_the_connection_read_buffer() {
+        let body = Map::new();
+        for extraction in [Extraction::Pipeline, Extraction::Local] {
+            // Even an empty file holds a connection's read buffer while it streams in.
+            assert!(expected_bytes(extraction, "id", &body, 0) >= 400 * 1024);
+        }
+        // Pipeline: base64 of the file (4/3) plus the buffer.
+        let file = 3_000_000;
+        assert!(expected_bytes(Extraction::Pipeline, "id", &body, file) >= 4_000_000 + 400 * 1024);
+        // Text: the file twice, the text cap, the buffer.
+        assert!(
+            expected_bytes(Extraction::Local, "id", &body, file)
+                >= 6_000_000 + crate::extract::MAX_TEXT_BYTES + 400 * 1024
+        );
+    }
 }

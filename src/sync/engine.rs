@@ -223,6 +223,7 @@ impl SyncEngine for ContentEngine {
             downloads = produced.counters.downloads,
             failed_downloads = produced.failed_downloads,
             incomplete_parts = produced.incomplete.len(),
+            memory_budget_peak_bytes = self.memory().map_or(0, MemoryBudget::peak),
             "Sync finished"
         );
         let mut metadata = Map::new();
