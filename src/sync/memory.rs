@@ -13,8 +13,10 @@
 //!   semaphore), so two waiters can never each hold half of what the other needs;
 //! - growing a reservation never waits ([`Reservation::grow_to`]): what is free is taken and the rest is counted
 //!   as *overdraft* — memory in use beyond the budget, shown by [`MemoryBudget::in_use`] and
-//!   [`MemoryBudget::peak`]. Growth only happens when an estimate was low (extracted text longer than expected),
-//!   so the overdraft is bounded by the few items in that state;
+//!   [`MemoryBudget::peak`]. Growth happens when an estimate was low (extracted text longer than expected) and
+//!   while several operations are copied into one request body; the overdraft is a debt of the whole budget, repaid first from whatever bytes are given back,
+//!   before any waiting reservation is served — so memory in use returns to the budget as soon as anything is
+//!   freed;
 //! - a reservation gives its bytes back when dropped, so every exit path (an error, a cancelled task, a failed
 //!   request) releases what it held.
 
@@ -42,7 +44,8 @@ struct Inner {
     /// One permit per byte.
     free: Semaphore,
     total: usize,
-    /// Bytes in use beyond the budget (grown reservations that found too little free).
+    /// Bytes in use beyond the budget (grown reservations that found too little free), repaid first from bytes
+    /// given back.
     overdraft: AtomicUsize,
     /// The most bytes ever in use at once (overdraft included).
     peak: AtomicUsize,
@@ -127,8 +130,7 @@ impl MemoryBudget {
     pub fn none(&self) -> Reservation {
         Reservation {
             budget: Arc::clone(&self.inner),
-            held: 0,
-            overdraft: 0,
+            bytes: 0,
         }
     }
 
@@ -150,8 +152,7 @@ impl MemoryBudget {
         self.inner.note_peak();
         Reservation {
             budget: Arc::clone(&self.inner),
-            held: bytes as usize,
-            overdraft: 0,
+            bytes: bytes as usize,
         }
     }
 }
@@ -164,6 +165,18 @@ impl Inner {
 
     fn note_peak(&self) {
         self.peak.fetch_max(self.in_use(), Ordering::Relaxed);
+    }
+
+    /// Gives back `bytes`: they repay the overdraft first, the rest returns to the pool (and so to waiters).
+    fn release(&self, bytes: usize) {
+        let mut repaid = 0;
+        let _ = self
+            .overdraft
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |debt| {
+                repaid = debt.min(bytes);
+                Some(debt - repaid)
+            });
+        self.free.add_permits(bytes - repaid);
     }
 }
 
@@ -186,10 +199,8 @@ impl Drop for Waiting<'_> {
 /// Bytes taken from a [`MemoryBudget`], given back when dropped.
 pub struct Reservation {
     budget: Arc<Inner>,
-    /// Bytes taken from the pool.
-    held: usize,
-    /// Bytes counted beyond the pool.
-    overdraft: usize,
+    /// Bytes counted for this holder: taken from the pool, or (when the pool was empty) added to its overdraft.
+    bytes: usize,
 }
 
 impl std::fmt::Debug for Reservation {
@@ -200,41 +211,33 @@ impl std::fmt::Debug for Reservation {
 
 impl Reservation {
     pub fn bytes(&self) -> usize {
-        self.held + self.overdraft
+        self.bytes
     }
 
     /// Takes over `other`'s bytes (both must come from the same budget).
     pub fn merge(&mut self, mut other: Reservation) {
         debug_assert!(Arc::ptr_eq(&self.budget, &other.budget));
-        self.held += std::mem::take(&mut other.held);
-        self.overdraft += std::mem::take(&mut other.overdraft);
+        self.bytes += std::mem::take(&mut other.bytes);
     }
 
     /// Moves all of this reservation's bytes into a new one, leaving this one empty.
     pub fn take(&mut self) -> Reservation {
         Reservation {
             budget: Arc::clone(&self.budget),
-            held: std::mem::take(&mut self.held),
-            overdraft: std::mem::take(&mut self.overdraft),
+            bytes: std::mem::take(&mut self.bytes),
         }
     }
 
-    /// Gives back everything above `bytes` (overdraft first).
+    /// Gives back everything above `bytes` (repaying the budget's overdraft first).
     pub fn shrink_to(&mut self, bytes: usize) {
-        let mut excess = self.bytes().saturating_sub(bytes);
-        let from_overdraft = excess.min(self.overdraft);
-        self.overdraft -= from_overdraft;
-        self.budget
-            .overdraft
-            .fetch_sub(from_overdraft, Ordering::Relaxed);
-        excess -= from_overdraft;
-        self.held -= excess;
-        self.budget.free.add_permits(excess);
+        let excess = self.bytes.saturating_sub(bytes);
+        self.bytes -= excess;
+        self.budget.release(excess);
     }
 
     /// Grows to `bytes` without waiting: free bytes are taken, the rest is overdraft (see the module notes).
     pub fn grow_to(&mut self, bytes: usize) {
-        let mut missing = bytes.saturating_sub(self.bytes());
+        let mut missing = bytes.saturating_sub(self.bytes);
         while missing > 0 {
             let step = u32::try_from(missing).unwrap_or(u32::MAX);
             let available = u32::try_from(self.budget.free.available_permits()).unwrap_or(u32::MAX);
@@ -242,12 +245,12 @@ impl Reservation {
             match self.budget.free.try_acquire_many(take) {
                 Ok(permit) if take > 0 => {
                     permit.forget();
-                    self.held += take as usize;
+                    self.bytes += take as usize;
                     missing -= take as usize;
                 }
                 // Nothing free (or a race took it): the rest is overdraft.
                 _ => {
-                    self.overdraft += missing;
+                    self.bytes += missing;
                     self.budget.overdraft.fetch_add(missing, Ordering::Relaxed);
                     missing = 0;
                 }
@@ -276,6 +279,28 @@ impl Drop for Reservation {
 mod tests {
     use super::*;
     use futures::FutureExt;
+
+    #[tokio::test]
+    async fn freed_bytes_repay_the_overdraft_before_a_waiter_is_served() {
+        let budget = MemoryBudget::new(100);
+        let a = budget.reserve(100).await.unwrap();
+        let mut b = budget.none();
+        b.grow_to(30);
+        assert_eq!(budget.in_use(), 130);
+        let waiting = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.reserve(90).await.map(|r| r.bytes()) }
+        });
+        tokio::task::yield_now().await;
+        drop(a);
+        tokio::task::yield_now().await;
+        // 30 of a's 100 bytes repaid b's overdraft; the other 70 are set aside for the waiter, too few for it.
+        assert!(!waiting.is_finished());
+        assert_eq!(budget.in_use(), 100);
+        drop(b);
+        assert_eq!(waiting.await.unwrap(), Ok(90));
+        assert_eq!(budget.in_use(), 0);
+    }
 
     #[tokio::test]
     async fn reservations_wait_for_freed_bytes_and_release_on_drop() {
