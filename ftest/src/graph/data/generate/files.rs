@@ -30,19 +30,22 @@ const KINDS: &[(Synth, u64)] = &[
     (Synth::Video, 9),
 ];
 
+/// A generated file of `kind` about `target` bytes long (exactly as the kind's layout allows), listed at `listed`
+/// or else at its real size.
+fn generated(kind: Synth, target: u64, listed: Option<u64>, seed: u64) -> Content {
+    let size = kind.exact_len(target, seed);
+    Content::Generated {
+        kind,
+        size,
+        listed: listed.unwrap_or(size),
+        seed,
+    }
+}
+
 impl Generator {
     /// The first channel file: the honest file over the cap, made from `seed` (drawn from the main stream, as it
     /// always was). Queues the other edge cases for the next channel file slots.
     pub(super) fn big_file(&mut self, seed: u64) -> (Option<&'static str>, Content) {
-        let generated = |kind: Synth, target: u64, listed: Option<u64>, seed: u64| {
-            let size = kind.exact_len(target, seed);
-            Content::Generated {
-                kind,
-                size,
-                listed: listed.unwrap_or(size),
-                seed,
-            }
-        };
         // Popped from the end: the file listed too small comes first.
         self.pending_specials = vec![
             // Listed at 9 MB, 1.5 MB of bytes: downloaded whole.
@@ -126,13 +129,7 @@ impl Generator {
         } else {
             (target, None)
         };
-        let size = kind.exact_len(target, seed);
-        Content::Generated {
-            kind,
-            size,
-            listed: listed.unwrap_or(size),
-            seed,
-        }
+        generated(kind, target, listed, seed)
     }
 
     /// Uniform on a log scale between `lo` and `hi` (files stream): as many files of 100–200 KB as of 1–2 MB.
