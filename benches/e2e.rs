@@ -100,17 +100,12 @@ struct Run {
 impl Run {
     /// `large-text-off`: the name `E2E_RUNS` selects a run by.
     fn name(self) -> String {
-        let size = match self.size {
-            DataSize::Small => "small",
-            DataSize::Medium => "medium",
-            DataSize::Large => "large",
-        };
         let pacing = if self.paced { "on" } else { "off" };
         let budget = self
             .budget_mib
             .map(|m| format!("-{m}mib"))
             .unwrap_or_default();
-        format!("{size}-{}-{pacing}{budget}", self.mode.label())
+        format!("{}-{}-{pacing}{budget}", self.size, self.mode.label())
     }
 }
 

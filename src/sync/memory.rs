@@ -14,9 +14,9 @@
 //! - growing a reservation never waits ([`Reservation::grow_to`]): what is free is taken and the rest is counted
 //!   as *overdraft* — memory in use beyond the budget, shown by [`MemoryBudget::in_use`] and
 //!   [`MemoryBudget::peak`]. Growth happens when an estimate was low (extracted text longer than expected) and
-//!   while several operations are copied into one request body; the overdraft is a debt of the whole budget, repaid first from whatever bytes are given back,
-//!   before any waiting reservation is served — so memory in use returns to the budget as soon as anything is
-//!   freed;
+//!   while several operations are copied into one request body. The overdraft is a debt of the whole budget,
+//!   repaid first from whatever bytes are given back, before any waiting reservation is served — so memory in use
+//!   returns to the budget as soon as anything is freed;
 //! - a reservation gives its bytes back when dropped, so every exit path (an error, a cancelled task, a failed
 //!   request) releases what it held.
 

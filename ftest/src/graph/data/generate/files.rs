@@ -141,14 +141,8 @@ impl Generator {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::identity;
     use super::*;
-
-    fn identity() -> Identity {
-        Identity {
-            tenant: "fixture-tenant".into(),
-            username: "adele@fixture.test".into(),
-        }
-    }
 
     /// (real size, listed size) of every generated file.
     fn generated(ds: &Dataset) -> Vec<(u64, u64)> {

@@ -506,7 +506,8 @@ mod tests {
     use super::*;
     use crate::graph::expected::{expected, Mode};
 
-    fn identity() -> Identity {
+    /// The identity every generator test uses (also `files.rs`'s tests).
+    pub(super) fn identity() -> Identity {
         Identity {
             tenant: "fixture-tenant".into(),
             username: "adele@fixture.test".into(),
