@@ -42,8 +42,8 @@ impl Crawl {
                     while let Some(page) = pages.next().await {
                         match page {
                             Ok(events) => {
-                                for event in &events {
-                                    if let Some(doc) = docs::meeting(event) {
+                                for event in events {
+                                    if let Some(doc) = docs::meeting(&event) {
                                         this.doc(doc, None).await;
                                     }
                                 }

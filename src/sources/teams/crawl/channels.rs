@@ -126,14 +126,14 @@ impl Crawl {
         let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::Delegated));
         let part = || format!("messages of channel {label}");
         while let Some(messages) = self.next_child_page(&mut pages, wants_messages, part).await {
-            for message in &messages {
+            for message in messages {
                 // Read in place, not through a struct: replies are whole messages, handed on as they are.
                 let replies = message
                     .get("replies")
                     .and_then(Value::as_array)
                     .map(Vec::as_slice)
                     .unwrap_or(&[]);
-                for item in std::iter::once(message).chain(replies) {
+                for item in std::iter::once(&message).chain(replies) {
                     match docs::channel_message(&channel_name, item) {
                         Some(doc) => self.doc(doc, None).await,
                         None if fields::<Message>(item).event_detail.is_some() => {

@@ -104,22 +104,18 @@ impl Crawl {
         let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::Delegated));
         let part = || format!("messages of chat {chat_id}");
         while let Some(messages) = self.next_child_page(&mut pages, wants_messages, part).await {
-            for message in &messages {
-                if let Some(doc) = docs::chat_message(&chat, &members, message) {
+            let mut refs: Vec<(String, String)> = Vec::new();
+            for message in messages {
+                if let Some(doc) = docs::chat_message(&chat, &members, &message) {
                     self.doc(doc, None).await;
                 }
-                if let Some(doc) = docs::chat_recording(message) {
+                if let Some(doc) = docs::chat_recording(&message) {
                     self.doc(doc, None).await;
+                }
+                if self.types.on(docs::USER_CHAT_ATTACHMENT) {
+                    refs.extend(docs::chat_attachment_refs(&message));
                 }
             }
-            let refs: Vec<(String, String)> = if self.types.on(docs::USER_CHAT_ATTACHMENT) {
-                messages
-                    .iter()
-                    .flat_map(docs::chat_attachment_refs)
-                    .collect()
-            } else {
-                Vec::new()
-            };
             futures::stream::iter(refs)
                 .for_each_concurrent(self.concurrency.attachments, |(sender, name)| {
                     let this = self.clone();

@@ -43,17 +43,17 @@ impl Crawl {
             );
             let mut pages = std::pin::pin!(self.graph.pages(&path, TokenKind::App));
             while let Some(children) = self.next_child_page(&mut pages, true, part).await {
-                for child in &children {
-                    let item: DriveItem = fields(child);
+                for child in children {
+                    let item: DriveItem = fields(&child);
                     if item.folder.is_some() {
                         if let Some(id) = item.id {
                             folders.push(id);
                         }
                     }
                     if item.file.is_some() {
-                        let download = self.download_for(child);
+                        let download = self.download_for(&child);
                         self.doc(
-                            docs::channel_attachment(team_name, channel_name, child),
+                            docs::channel_attachment(team_name, channel_name, &child),
                             download,
                         )
                         .await;

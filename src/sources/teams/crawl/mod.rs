@@ -43,7 +43,7 @@ use self::seen::Seen;
 use super::auth::{AuthMethod, TokenKind};
 use super::defaults;
 use super::docs::{self, Doc};
-use super::graph::{fields, GraphClient, GraphError};
+use super::graph::{fields, GraphClient, GraphError, Items};
 use super::progress::{self, CrawlProgress, Moment};
 use crate::source::{Download, ErrorKind, SourceDoc, SourceError, SourceEvent};
 
@@ -265,10 +265,10 @@ impl Crawl {
     /// [`Self::sub_failure`].
     async fn next_child_page(
         &self,
-        pages: &mut (impl Stream<Item = Result<Vec<Value>, GraphError>> + Unpin),
+        pages: &mut (impl Stream<Item = Result<Items, GraphError>> + Unpin),
         wanted: bool,
         part: impl FnOnce() -> String,
-    ) -> Option<Vec<Value>> {
+    ) -> Option<Items> {
         if !wanted {
             return None;
         }

@@ -29,6 +29,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 
+pub use self::answer::Items;
 pub(super) use self::answer::{fields, lenient_fields, lenient_str, lenient_u64};
 use self::answer::{json_object, listing_page, Paging};
 use self::failure::error_message;
@@ -204,16 +205,17 @@ impl GraphClient {
     /// GET one JSON object. `token`: the token the reference calls the endpoint with ([`TokenKind::Delegated`]:
     /// the user's; app-only sign-in sends the app's everywhere, see [`TokenProvider::kind_for`]).
     pub async fn get_json(&self, path_or_url: &str, token: TokenKind) -> Result<Value, GraphError> {
-        self.get_checked(path_or_url, token, Ok).await
+        self.get_checked(path_or_url, token, json_object).await
     }
 
-    /// GET a JSON object and check it with `accept`; a body that is empty, too big, not a JSON object, or that
-    /// `accept` refuses (its reason) is retried like a 5xx — a 2xx proves nothing by itself.
+    /// GET a JSON object and read it with `accept`; a body that is too big, or that `accept` refuses (its reason:
+    /// empty, not a JSON object, not what the caller needs) is retried like a 5xx — a 2xx proves nothing by
+    /// itself.
     async fn get_checked<T>(
         &self,
         path_or_url: &str,
         token: TokenKind,
-        accept: impl Fn(Value) -> Result<T, String>,
+        accept: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, GraphError> {
         let url = self.url(path_or_url);
         self.endpoints.check_host(&url, Destination::Graph)?;
@@ -240,7 +242,7 @@ impl GraphClient {
                 Err(e) => unanswered(&e, &path)?,
                 Ok(response) => match response.status().as_u16() {
                     200..=299 => match read_capped(response, self.settings.max_body_bytes).await {
-                        Ok(body) => match json_object(&body).and_then(&accept) {
+                        Ok(body) => match accept(&body) {
                             Ok(value) => return Ok(value),
                             Err(reason) => Retry::Invalid(reason),
                         },
@@ -291,7 +293,7 @@ impl GraphClient {
         &'a self,
         path: &str,
         token: TokenKind,
-    ) -> impl Stream<Item = Result<Vec<Value>, GraphError>> + Send + 'a {
+    ) -> impl Stream<Item = Result<Items, GraphError>> + Send + 'a {
         let first = self.url(path);
         let state = Paging {
             next: Some(first.clone()),
