@@ -1,7 +1,8 @@
 //! `make bench-e2e` (part of `make bench`): the whole service end to end on the `small`, `medium` and `large`
-//! fixture tenants, whose drive files are realistic (most 0.1–3 MB, a tail to 12 MiB, some wrongly listed) — the
-//! release `elastic-ingest` process against the Elasticsearch stand-in and the Graph fixture, a full sync then a
-//! no-change incremental sync, each in its own service process so each has its own peak RSS.
+//! fixture tenants, all with realistic drive files (most 0.1–3 MB, a tail to 12 MiB, some wrongly listed; `small`
+//! through the fixture's `--heavy-files`) — the release `elastic-ingest` process against the Elasticsearch
+//! stand-in and the Graph fixture, a full sync then a no-change incremental sync, each in its own service process
+//! so each has its own peak RSS.
 //!
 //! Each tenant runs in **pipeline mode** (the default: the service sends file bytes as base64 `_attachment` to
 //! the ingest pipeline) and **text mode** (pipeline `extract_binary_content: false`, connector
@@ -146,6 +147,8 @@ async fn measure(run: Run, bin: &Path) -> Vec<Row> {
     let standin = StandIn::start(StandInOptions::default()).expect("stand-in (make es-install)");
     let fixture = GraphFixture::start(GraphOptions {
         data_size: run.size,
+        // `small` with the same files as the others: the rows then differ by tenant size alone.
+        heavy_files: true,
         ..GraphOptions::default()
     })
     .expect("fixture");
@@ -383,9 +386,10 @@ async fn main() {
     let section = format!(
         "## End to end (`make bench-e2e`)\n\n\
          The release `elastic-ingest` process syncing the Graph fixture tenant into the Elasticsearch stand-in \
-         (osmem behind a Rust front), all on one VM ({}). The fixture's drive files are realistic in size (most \
-         0.1–3 MB, a tail to 12 MiB, some over the 10 MiB download cap, a few listed with a wrong size) and in \
-         format (office files and PDFs with a little text and a large incompressible image, generated text). One \
+         (osmem behind a Rust front), all on one VM ({}). In every tenant, `small` included (the fixture's \
+         `--heavy-files`; the test suite's `small` keeps its files under 1 MB), the drive files are realistic in \
+         size (most 0.1–3 MB, a tail to 12 MiB, some over the 10 MiB download cap, a few listed with a wrong \
+         size) and in format (office files and PDFs with a little text and a large incompressible image, generated text). One \
          run per row; the whole benchmark took {total:.0} s.\n\n\
          Columns: **content** `pipeline` = `extract_binary_content: true`, the service sends each file as base64 \
          `_attachment` to the ingest pipeline (the stand-in's front runs the `attachment` processor); `text` = \

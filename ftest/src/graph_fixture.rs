@@ -30,6 +30,8 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct GraphOptions {
     /// Defaults to `small`: tests want a fast start; the CLI's default is `medium`.
     pub data_size: DataSize,
+    /// `--heavy-files`: `small` with `large`'s drive files (benchmarks).
+    pub heavy_files: bool,
     pub seed: u64,
     pub tenant_id: String,
     pub client_id: String,
@@ -47,6 +49,7 @@ impl Default for GraphOptions {
     fn default() -> Self {
         GraphOptions {
             data_size: DataSize::Small,
+            heavy_files: false,
             seed: 1,
             tenant_id: "fixture-tenant".into(),
             client_id: "fixture-client".into(),
@@ -106,6 +109,9 @@ impl GraphFixture {
             ]);
         if let Some(key) = &options.client_cert_public_key {
             command.arg("--client-cert-public-key").arg(key);
+        }
+        if options.heavy_files {
+            command.arg("--heavy-files");
         }
         if let Some(dir) = &options.files_dir {
             command.arg("--files-dir").arg(dir);

@@ -28,6 +28,10 @@ struct Cli {
     /// small (≈250 documents), medium (≈3,000) or large (≈20,000).
     #[arg(long, env = "DATA_SIZE", default_value = "medium")]
     data_size: DataSize,
+    /// Every data set's ordinary drive files as `large` draws them (to 12 MiB, some listed wrongly); `small`
+    /// otherwise keeps them under 1 MB. Same documents either way.
+    #[arg(long)]
+    heavy_files: bool,
     /// Seed of the data set: same seed, same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -109,6 +113,7 @@ fn config(cli: &Cli) -> Result<GraphConfig, String> {
     Ok(GraphConfig {
         seed: cli.seed,
         size: cli.data_size,
+        heavy_files: cli.heavy_files,
         credentials: Credentials {
             tenant: cli.tenant_id.clone(),
             client_id: cli.client_id.clone(),

@@ -41,6 +41,8 @@ use faults::Faults;
 pub struct GraphConfig {
     pub seed: u64,
     pub size: DataSize,
+    /// `--heavy-files`: see [`data::generate_with`].
+    pub heavy_files: bool,
     pub credentials: Credentials,
     pub corpus: Corpus,
 }
@@ -70,7 +72,13 @@ impl AppState {
             tenant: config.credentials.tenant.clone(),
             username: config.credentials.username.clone(),
         };
-        let ds = data::generate(config.seed, config.size, &identity, &config.corpus);
+        let ds = data::generate_with(
+            config.seed,
+            config.size,
+            config.heavy_files,
+            &identity,
+            &config.corpus,
+        );
         AppState {
             creds: config.credentials,
             size: config.size,

@@ -15,7 +15,7 @@ pub mod words;
 use std::collections::{HashMap, HashSet};
 
 pub use corpus::Corpus;
-pub use generate::{generate, DataSize};
+pub use generate::{generate, generate_with, DataSize};
 pub use synth::Synth;
 
 /// Everything the fixture serves.

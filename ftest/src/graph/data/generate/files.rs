@@ -192,4 +192,30 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn heavy_files_give_small_large_files_under_the_same_ids() {
+        let light = generate(1, DataSize::Small, &identity(), &Corpus::builtin());
+        let heavy = generate_with(1, DataSize::Small, true, &identity(), &Corpus::builtin());
+        let ids = |ds: &Dataset| {
+            let mut ids: Vec<String> = ds.drives.items.keys().cloned().collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(&light), ids(&heavy));
+        let messages = |ds: &Dataset| ds.chats.iter().map(|c| c.messages.len()).sum::<usize>();
+        assert_eq!(messages(&light), messages(&heavy));
+        let ordinary_over_1mb = |ds: &Dataset| {
+            generated(ds)
+                .iter()
+                .filter(|&&(real, listed)| real == listed && (MB..10 * MB).contains(&real))
+                .count()
+        };
+        assert_eq!(ordinary_over_1mb(&light), 0);
+        assert!(
+            ordinary_over_1mb(&heavy) >= 3,
+            "{}",
+            ordinary_over_1mb(&heavy)
+        );
+    }
 }

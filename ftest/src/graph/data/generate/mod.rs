@@ -71,6 +71,18 @@ struct Profile {
     lying_share: f64,
 }
 
+impl Profile {
+    /// This profile with `other`'s drive-file draws.
+    fn with_files_of(self, other: &Profile) -> Profile {
+        Profile {
+            corpus_share: other.corpus_share,
+            largest_generated: other.largest_generated,
+            lying_share: other.lying_share,
+            ..self
+        }
+    }
+}
+
 fn profile(size: DataSize) -> Profile {
     match size {
         DataSize::Small => Profile {
@@ -134,6 +146,20 @@ pub struct Identity {
 }
 
 pub fn generate(seed: u64, size: DataSize, identity: &Identity, corpus: &Corpus) -> Dataset {
+    generate_with(seed, size, false, identity, corpus)
+}
+
+/// [`generate`]; with `heavy_files`, every data set draws its ordinary drive files as `large` does (sizes to
+/// 12 MiB, some listed wrongly; `small` otherwise keeps them under 1 MB), so a benchmark compares data sets of
+/// different sizes with the same files. Ids and counts are the same either way; file names, sizes and contents
+/// are not.
+pub fn generate_with(
+    seed: u64,
+    size: DataSize,
+    heavy_files: bool,
+    identity: &Identity,
+    corpus: &Corpus,
+) -> Dataset {
     let mut rng = Rng::derive(seed, "dataset");
     let domain = identity
         .username
@@ -169,7 +195,11 @@ pub fn generate(seed: u64, size: DataSize, identity: &Identity, corpus: &Corpus)
         extensions: corpus.files.iter().map(|f| f.extension.clone()).collect(),
         mimes: corpus.files.iter().map(|f| f.mime.clone()).collect(),
         sizes: corpus.files.iter().map(|f| f.bytes.len() as u64).collect(),
-        p: profile(size),
+        p: if heavy_files {
+            profile(size).with_files_of(&profile(DataSize::Large))
+        } else {
+            profile(size)
+        },
         one_on_one_pairs: HashSet::new(),
         big_file_done: false,
         files: Rng::derive(seed, "files"),
