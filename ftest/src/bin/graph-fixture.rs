@@ -29,7 +29,7 @@ struct Cli {
     #[arg(long, env = "DATA_SIZE", default_value = "medium")]
     data_size: DataSize,
     /// Every data set's ordinary drive files as `large` draws them (to 12 MiB, some listed wrongly); `small`
-    /// otherwise keeps them under 1 MB. Same documents either way.
+    /// otherwise keeps them under 1 MB. Same ids and counts either way.
     #[arg(long)]
     heavy_files: bool,
     /// Seed of the data set: same seed, same data.
