@@ -366,15 +366,18 @@ async fn main() {
     }
     let mut flat = String::new();
     for mode in [ContentMode::Pipeline, ContentMode::Text] {
-        if let (Some(small), Some(large)) = (
-            full_rss(&rows, DataSize::Small, mode),
-            full_rss(&rows, DataSize::Large, mode),
+        let rss = |size| full_rss(&rows, size, mode);
+        if let (Some(small), Some(medium), Some(large)) = (
+            rss(DataSize::Small),
+            rss(DataSize::Medium),
+            rss(DataSize::Large),
         ) {
             flat.push_str(&format!(
                 "{} mode, full sync, pacing off: large / small peak RSS = {large:.1} / {small:.1} MiB = {:.2} \
-                 (target ≤ 1.2). ",
+                 (target ≤ 1.2); large / medium = {large:.1} / {medium:.1} MiB = {:.2}. ",
                 mode.label(),
-                large / small
+                large / small,
+                large / medium
             ));
         }
     }
@@ -389,8 +392,8 @@ async fn main() {
          (osmem behind a Rust front), all on one VM ({}). In every tenant, `small` included (the fixture's \
          `--heavy-files`; the test suite's `small` keeps its files under 1 MB), the drive files are realistic in \
          size (most 0.1–3 MB, a tail to 12 MiB, some over the 10 MiB download cap, a few listed with a wrong \
-         size) and in format (office files and PDFs with a little text and a large incompressible image, generated text). One \
-         run per row; the whole benchmark took {total:.0} s.\n\n\
+         size) and in format (office files and PDFs with a little text and a large incompressible image, generated \
+         text). One run per row; the whole benchmark took {total:.0} s.\n\n\
          Columns: **content** `pipeline` = `extract_binary_content: true`, the service sends each file as base64 \
          `_attachment` to the ingest pipeline (the stand-in's front runs the `attachment` processor); `text` = \
          `extract_binary_content: false` and `use_text_extraction_service: true`, the service extracts the text. \
