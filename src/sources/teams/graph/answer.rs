@@ -126,7 +126,7 @@ pub(super) fn listing_page(
     }
     let page = page.map_err(|e| format!("an unreadable listing page ({e})"))?;
     let next = match page.next_link {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(Value::String(link)) if link.is_empty() => None,
         Some(Value::String(link)) if followed.contains(&link) => {
             return Err("a next link that was already followed (the listing would loop)".into())
