@@ -6,7 +6,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use elastic_ingest::extract::{extract, Settings};
+use elastic_ingest::extract::{extract, extract_in_place, run_bounded, Settings};
+use elastic_ingest::sync::spool::Collector;
+use tokio::sync::Semaphore;
 
 fn read(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,13 +17,34 @@ fn read(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Text with line structure kept (no whitespace reduction), trailing newlines trimmed.
+/// Text with line structure kept (no whitespace reduction), trailing newlines trimmed. Extracted twice — from the
+/// bytes in memory and, as a sync does, from a spool file mapped into memory — and the two must agree.
 fn text_of(name: &str) -> String {
     let settings = Settings {
         reduce_whitespace: false,
         ..Settings::default()
     };
-    let out = extract(name, &read(name), &settings).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let bytes = read(name);
+    let out = extract(name, &bytes, &settings).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let spooled = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let mut collector = Collector::new(0);
+            assert!(matches!(collector, Collector::Disk { .. }), "no spool file");
+            for chunk in bytes.chunks(1000) {
+                collector.push(chunk).await.unwrap();
+            }
+            let input = collector.finish().await.unwrap();
+            let (name, settings) = (name.to_string(), settings.clone());
+            run_bounded(&Semaphore::new(1), settings.hard_limit, move || {
+                input.with_bytes(|bytes| extract_in_place(&name, bytes, &settings))?
+            })
+            .await
+        })
+        .unwrap_or_else(|e| panic!("{name} (spooled): {e}"));
+    assert_eq!(out, spooled, "{name}: spooled extraction differs");
     out.text.trim_end().to_string()
 }
 

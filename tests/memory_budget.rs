@@ -19,6 +19,7 @@ use elastic_ingest::source::{
     SyncKind,
 };
 use elastic_ingest::sync::engine::ContentEngine;
+use ftest::graph::data::synth::{Synth, Writer};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
 
@@ -40,6 +41,9 @@ enum FileKind {
     BrokenMidway,
     /// One chunk, then nothing, ever (the sync has to be cancelled).
     Stalled,
+    /// A generated PDF of `size` bytes (from [`pdf_len`]): a few pages of text and one large image, as scans and
+    /// slide exports are.
+    Pdf,
 }
 
 #[derive(Clone)]
@@ -61,6 +65,13 @@ fn text_chunks(i: usize, size: usize) -> impl futures::Stream<Item = Result<Byte
     }))
 }
 
+const PDF_SEED: u64 = 7;
+
+/// The exact length of the generated PDF closest to `target` bytes.
+fn pdf_len(target: usize) -> usize {
+    Synth::Pdf.exact_len(target as u64, PDF_SEED) as usize
+}
+
 fn download(i: usize, size: usize, kind: FileKind) -> Download {
     let listed = if kind == FileKind::Lying { 1024 } else { size };
     Download::new(Some(listed as u64), async move {
@@ -75,9 +86,14 @@ fn download(i: usize, size: usize, kind: FileKind) -> Download {
                 }))
                 .boxed(),
             FileKind::Stalled => text_chunks(i, CHUNK).chain(stream::pending()).boxed(),
+            FileKind::Pdf => {
+                let mut writer = Writer::new(Synth::Pdf, size as u64, PDF_SEED);
+                stream::iter(std::iter::from_fn(move || writer.next_chunk().map(Ok))).boxed()
+            }
         };
+        let extension = if kind == FileKind::Pdf { "pdf" } else { "txt" };
         Ok(Some(Attachment {
-            filename: format!("file-{i}.txt"),
+            filename: format!("file-{i}.{extension}"),
             size: (kind != FileKind::Lying).then_some(size as u64),
             body,
         }))
@@ -130,10 +146,22 @@ struct Rig {
 
 impl Rig {
     async fn start(budget_mib: f64) -> Rig {
+        Self::start_with(budget_mib, false).await
+    }
+
+    /// `text`: the service extracts the text (`use_text_extraction_service`, the pipeline's extraction off).
+    async fn start_with(budget_mib: f64, text: bool) -> Rig {
         let mut h = Harness::start(Mode::Api).await;
         h.config.elasticsearch.bulk.queue_max_mem_size = budget_mib;
         h.config.elasticsearch.bulk.concurrent_downloads = 10;
-        let mut connector = connector_doc("connected", configured_teams());
+        let mut configuration = configured_teams();
+        if text {
+            configuration["use_text_extraction_service"] = json!({"label": "Use text extraction",
+                "type": "bool", "required": false, "value": true, "default_value": false,
+                "display": "toggle", "order": 9});
+        }
+        let mut connector = connector_doc("connected", configuration);
+        connector["pipeline"]["extract_binary_content"] = json!(!text);
         connector["index_name"] = json!(INDEX);
         h.put_connector(connector).await;
         Rig { h }
@@ -223,11 +251,11 @@ async fn memory_child() {
     );
 }
 
-#[test]
-fn peak_rss_stays_within_the_budget() {
+/// Runs the ignored test `child` in a fresh process and returns a reader of its `MEMORY_CHILD` report.
+fn child_report(child: &str) -> impl Fn(&str) -> f64 {
     let exe = std::env::current_exe().expect("the test binary");
     let out = std::process::Command::new(exe)
-        .args(["memory_child", "--exact", "--ignored", "--nocapture"])
+        .args([child, "--exact", "--ignored", "--nocapture"])
         .output()
         .expect("run the child");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -239,16 +267,23 @@ fn peak_rss_stays_within_the_budget() {
     let line = stdout
         .lines()
         .find(|l| l.starts_with("MEMORY_CHILD"))
-        .unwrap_or_else(|| panic!("no report in\n{stdout}"));
-    let value = |key: &str| -> f64 {
+        .unwrap_or_else(|| panic!("no report in\n{stdout}"))
+        .to_string();
+    eprintln!("{line}");
+    move |key: &str| -> f64 {
         line.split_whitespace()
             .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no {key} in {line}"))
-    };
+    }
+}
+
+#[test]
+fn peak_rss_stays_within_the_budget() {
+    let value = child_report("memory_child");
     let growth_mib = (value("peak_kib") - value("before_kib")) / 1024.0;
     let budget_peak_mib = value("budget_peak") / MIB as f64;
-    eprintln!("{line}: RSS grew {growth_mib:.1} MiB during the sync, budget peak {budget_peak_mib:.1} MiB");
+    eprintln!("RSS grew {growth_mib:.1} MiB during the sync, budget peak {budget_peak_mib:.1} MiB");
     assert_eq!(value("in_use"), 0.0, "everything given back");
     assert!(
         budget_peak_mib <= BUDGET_MIB * 1.25,
@@ -257,6 +292,53 @@ fn peak_rss_stays_within_the_budget() {
     assert!(
         growth_mib <= BUDGET_MIB + ALLOWANCE_MIB,
         "peak RSS grew {growth_mib:.1} MiB during the sync, more than the {BUDGET_MIB} MiB budget + {ALLOWANCE_MIB} MiB"
+    );
+}
+
+/// The child's half of `text_mode_keeps_files_out_of_memory`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by text_mode_keeps_files_out_of_memory in a child process"]
+async fn text_memory_child() {
+    elastic_ingest::alloc::tune();
+    let rig = Rig::start_with(BUDGET_MIB, true).await;
+    let engine = engine(Files {
+        count: 30,
+        size: pdf_len(PDF_MIB * MIB),
+        kind: |_| FileKind::Pdf,
+    });
+    let before = status_kib("VmRSS:");
+    let job = rig.sync(&engine, None).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["indexed_document_count"], 30, "{job}");
+    let doc = rig.doc("file-29").await;
+    assert!(
+        doc["body"]
+            .as_str()
+            .is_some_and(|b| b.split_whitespace().count() > 20),
+        "the PDF's text was extracted: {doc}"
+    );
+    println!(
+        "MEMORY_CHILD before_kib={before} peak_kib={} in_use={}",
+        status_kib("VmHWM:"),
+        engine.memory().expect("a sync ran").in_use()
+    );
+}
+
+/// Size of the generated PDFs of the text-mode test.
+const PDF_MIB: usize = 8;
+
+/// In text mode a download is spooled to disk and the extractor maps it, reading only what it parses: thirty
+/// 8 MiB PDFs (text pages plus one large image) are extracted while the process grows by less than one file.
+/// Holding each file in memory, as the service did before, costs the file and lopdf's copy of its image.
+#[test]
+fn text_mode_keeps_files_out_of_memory() {
+    let value = child_report("text_memory_child");
+    let growth_mib = (value("peak_kib") - value("before_kib")) / 1024.0;
+    eprintln!("RSS grew {growth_mib:.1} MiB during the sync");
+    assert_eq!(value("in_use"), 0.0, "everything given back");
+    assert!(
+        growth_mib < PDF_MIB as f64,
+        "peak RSS grew {growth_mib:.1} MiB during the sync: at least one {PDF_MIB} MiB file was held in memory"
     );
 }
 

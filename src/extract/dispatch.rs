@@ -149,8 +149,37 @@ fn magic_matches(family: Family, bytes: &[u8]) -> bool {
     }
 }
 
-/// Extracts the text of `filename`'s `bytes`, synchronously (call through [`extract_blocking`] from async code).
+/// Extracts the text of `filename`'s `bytes`, synchronously (call through [`run_bounded`] from async code).
 pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extracted, Skip> {
+    checked(filename, Buffer::Shared(bytes), settings)
+}
+
+/// [`extract`] over a buffer the extractor may change: a PDF's image data is then neither copied nor read
+/// ([`pdf::extract_in_place`]). What a sync runs, over a download's spool file.
+pub fn extract_in_place(
+    filename: &str,
+    bytes: &mut [u8],
+    settings: &Settings,
+) -> Result<Extracted, Skip> {
+    checked(filename, Buffer::Owned(bytes), settings)
+}
+
+enum Buffer<'a> {
+    Shared(&'a [u8]),
+    Owned(&'a mut [u8]),
+}
+
+impl Buffer<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Buffer::Shared(bytes) => bytes,
+            Buffer::Owned(bytes) => bytes,
+        }
+    }
+}
+
+fn checked(filename: &str, buffer: Buffer<'_>, settings: &Settings) -> Result<Extracted, Skip> {
+    let bytes = buffer.bytes();
     if bytes.len() > settings.max_input_bytes {
         return Err(Skip(format!(
             "file is {} bytes, over the {}-byte extraction limit",
@@ -175,16 +204,11 @@ pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extr
         max_operations: pdf::MAX_OPERATIONS_TOTAL,
         deadline: std::time::Instant::now() + settings.time_budget,
     };
-    let run = || match family {
-        Family::Pdf => pdf::extract(bytes, &limits),
-        Family::Docx => ooxml::extract_docx(bytes, &limits),
-        Family::Pptx => ooxml::extract_pptx(bytes, &limits),
-        Family::Xlsx => ooxml::extract_xlsx(bytes, &limits),
-        Family::Odt => odf::extract_odt(bytes, &limits),
-        Family::Html => html::extract(bytes, &limits),
-        Family::Text => text::extract(bytes, &limits),
-        Family::Rtf => rtf::extract(bytes, &limits),
-        Family::Legacy => legacy::extract(bytes, &limits),
+    let run = || match buffer {
+        Buffer::Owned(bytes) if matches!(family, Family::Pdf) => {
+            pdf::extract_in_place(bytes, &limits)
+        }
+        buffer => by_family(family, buffer.bytes(), &limits),
     };
     // A bug in an extractor must cost one file, not the sync.
     let mut extracted = catch_unwind(AssertUnwindSafe(run))
@@ -196,19 +220,18 @@ pub fn extract(filename: &str, bytes: &[u8], settings: &Settings) -> Result<Extr
     Ok(extracted)
 }
 
-/// [`extract`] on the blocking pool under one of `slots` and `settings.hard_limit` ([`run_bounded`]), so parsing
-/// never stalls the async runtime and a stuck parser never holds its caller.
-pub async fn extract_blocking(
-    slots: &Semaphore,
-    filename: String,
-    bytes: Vec<u8>,
-    settings: Settings,
-) -> Result<Extracted, Skip> {
-    let hard_limit = settings.hard_limit;
-    run_bounded(slots, hard_limit, move || {
-        extract(&filename, &bytes, &settings)
-    })
-    .await
+fn by_family(family: Family, bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
+    match family {
+        Family::Pdf => pdf::extract(bytes, limits),
+        Family::Docx => ooxml::extract_docx(bytes, limits),
+        Family::Pptx => ooxml::extract_pptx(bytes, limits),
+        Family::Xlsx => ooxml::extract_xlsx(bytes, limits),
+        Family::Odt => odf::extract_odt(bytes, limits),
+        Family::Html => html::extract(bytes, limits),
+        Family::Text => text::extract(bytes, limits),
+        Family::Rtf => rtf::extract(bytes, limits),
+        Family::Legacy => legacy::extract(bytes, limits),
+    }
 }
 
 /// Runs `work` on the blocking pool once one of `slots` is free, and stops waiting for it after `hard_limit`.

@@ -20,7 +20,7 @@ mod fuzz_tests;
 use std::time::Instant;
 
 pub use dispatch::{
-    clean, extension, extract, extract_blocking, family, run_bounded, Family, Settings,
+    clean, extension, extract, extract_in_place, family, run_bounded, Family, Settings,
     EXTRACTABLE, HARD_LIMIT_GRACE, MAX_CONCURRENT_EXTRACTIONS,
 };
 

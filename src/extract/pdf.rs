@@ -21,7 +21,9 @@ mod content;
 mod syntax;
 
 use content::FontDecoder;
+#[cfg(test)]
 use syntax::syntax_nesting_exceeds;
+use syntax::{hide_image_data, pre_scan};
 
 /// lopdf's parser recurses once per nested array/dictionary and has no cap; a stack overflow aborts the process
 /// (`catch_unwind` cannot catch it), so nesting deeper than this is rejected before lopdf sees the bytes.
@@ -45,23 +47,41 @@ pub const MAX_STREAM_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Extracts the text of a PDF, page by page in page order.
 pub fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
-    if bytes.is_empty() {
-        return Err(Skip("malformed PDF: empty file".into()));
-    }
-    match catch_unwind(AssertUnwindSafe(|| extract_inner(bytes, limits))) {
+    guarded(|| {
+        let scan = pre_scan(bytes, MAX_SYNTAX_NESTING);
+        parse(bytes, scan.too_deep, limits)
+    })
+}
+
+/// [`extract`] for a buffer the caller gives up (a download, or a private mapping of its spool file): image
+/// stream lengths are first hidden from lopdf ([`hide_image_data`]), so image data is neither copied nor — in a
+/// mapping — read from disk. The text is the same as [`extract`]'s.
+pub fn extract_in_place(bytes: &mut [u8], limits: &Limits) -> Result<Extracted, Skip> {
+    guarded(|| {
+        let scan = pre_scan(bytes, MAX_SYNTAX_NESTING);
+        hide_image_data(bytes, &scan.image_lengths);
+        parse(bytes, scan.too_deep, limits)
+    })
+}
+
+fn guarded(run: impl FnOnce() -> Result<Extracted, Skip>) -> Result<Extracted, Skip> {
+    match catch_unwind(AssertUnwindSafe(run)) {
         Ok(result) => result,
         Err(_) => Err(Skip("malformed PDF: parser failure".into())),
     }
 }
 
-fn extract_inner(bytes: &[u8], limits: &Limits) -> Result<Extracted, Skip> {
+fn parse(bytes: &[u8], too_deep: bool, limits: &Limits) -> Result<Extracted, Skip> {
+    if bytes.is_empty() {
+        return Err(Skip("malformed PDF: empty file".into()));
+    }
     if limits.expired() {
         return Ok(Extracted {
             text: String::new(),
             notes: vec!["time budget ran out before PDF parsing".into()],
         });
     }
-    if syntax_nesting_exceeds(bytes, MAX_SYNTAX_NESTING) {
+    if too_deep {
         return Err(Skip("malformed PDF: objects nested too deeply".into()));
     }
     let doc = load(bytes, limits, Some(drop_image_data))?;

@@ -3,16 +3,43 @@
 //! consults ToUnicode for some fonts).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
-/// True if arrays/dictionaries nest deeper than `limit` anywhere outside strings, comments and stream data.
-pub(super) fn syntax_nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
+/// What the pre-scan found.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Scan {
+    /// Arrays/dictionaries nest deeper than the limit somewhere outside strings, comments and stream data.
+    pub too_deep: bool,
+    /// The digits of each image XObject's direct `/Length` whose data the scan could skip by that length (the
+    /// `endstream` keyword sits where the length says). See [`hide_image_data`].
+    pub image_lengths: Vec<Range<usize>>,
+}
+
+/// The dictionary that opened the current object, as far as the pre-scan cares.
+#[derive(Default)]
+struct ObjectHead {
+    image: bool,
+    /// A direct `/Length`: its value and where its digits are.
+    length: Option<(usize, Range<usize>)>,
+}
+
+/// One pass over a PDF's bytes: the nesting check (lopdf's recursive parser has no depth cap) and the image
+/// streams whose data nothing needs to read. A stream's data is skipped by its direct `/Length` when `endstream`
+/// follows there, otherwise by searching for `endstream`; skipping by length leaves binary image data unread, so
+/// a file mapped from disk keeps those pages out of memory.
+pub(super) fn pre_scan(bytes: &[u8], limit: usize) -> Scan {
+    let mut scan = Scan::default();
     let mut depth = 0usize;
+    let mut head = ObjectHead::default();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'[' => depth += 1,
             b']' => depth = depth.saturating_sub(1),
             b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                if depth == 0 {
+                    head = ObjectHead::default();
+                }
                 depth += 1;
                 i += 1;
             }
@@ -23,19 +50,118 @@ pub(super) fn syntax_nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
             }
             b'%' => i = find(bytes, i, b"\n").unwrap_or(bytes.len()),
             b'(' => i = skip_literal_string(bytes, i),
+            b'/' if depth == 1 => i = read_key(bytes, i, &mut head) - 1,
             b's' if is_stream_keyword(bytes, i) => {
                 // Stream data is binary: skip it whole, and the object it belongs to is over.
-                i = find(bytes, i, b"endstream").map_or(bytes.len(), |end| end + 8);
+                let data = i + 6 + eol_len(bytes, i + 6);
+                let by_length = head
+                    .length
+                    .as_ref()
+                    .and_then(|(length, _)| endstream_at(bytes, data.checked_add(*length)?));
+                i = match by_length {
+                    Some(end) => {
+                        if let (true, Some((_, digits))) = (head.image, head.length.take()) {
+                            scan.image_lengths.push(digits);
+                        }
+                        end + 8
+                    }
+                    None => find(bytes, i, b"endstream").map_or(bytes.len(), |end| end + 8),
+                };
                 depth = 0;
+                head = ObjectHead::default();
             }
             _ => {}
         }
         if depth > limit {
-            return true;
+            scan.too_deep = true;
+            return scan;
         }
         i += 1;
     }
-    false
+    scan
+}
+
+/// True if arrays/dictionaries nest deeper than `limit` anywhere outside strings, comments and stream data.
+pub(super) fn syntax_nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
+    pre_scan(bytes, limit).too_deep
+}
+
+/// Reads the name at `at` (a key of an object's top dictionary) and, for `/Subtype /Image` and a direct
+/// `/Length`, its value. Returns where scanning goes on.
+fn read_key(bytes: &[u8], at: usize, head: &mut ObjectHead) -> usize {
+    let end = regular_end(bytes, at + 1);
+    let value = skip_white(bytes, end);
+    match &bytes[at + 1..end] {
+        b"Subtype" if bytes.get(value) == Some(&b'/') => {
+            let value_end = regular_end(bytes, value + 1);
+            head.image |= &bytes[value + 1..value_end] == b"Image";
+            value_end
+        }
+        b"Length" => {
+            let number_end = digits_end(bytes, value);
+            // `12 0 R` is a reference, not a length.
+            let after = skip_white(bytes, number_end);
+            let reference = number_end > value && {
+                let generation_end = digits_end(bytes, after);
+                generation_end > after
+                    && bytes.get(skip_white(bytes, generation_end)) == Some(&b'R')
+            };
+            let length = std::str::from_utf8(&bytes[value..number_end])
+                .ok()
+                .and_then(|d| d.parse::<usize>().ok());
+            if let (Some(length), false) = (length, reference) {
+                head.length = Some((length, value..number_end));
+            }
+            number_end.max(end)
+        }
+        _ => end,
+    }
+}
+
+/// Rewrites each image's `/Length` digits as a name of the same width (`/LLLL`), in place, so lopdf — which
+/// copies a stream's data out of the file when its length is a direct number — records only where the data
+/// starts; its load filter then drops that position for images, and the data is never read or copied. Offsets
+/// do not move. A length of one digit is left alone (nothing to save, and `/` alone is a degenerate name).
+pub(super) fn hide_image_data(bytes: &mut [u8], image_lengths: &[Range<usize>]) {
+    for digits in image_lengths {
+        if digits.len() < 2 || digits.end > bytes.len() {
+            continue;
+        }
+        bytes[digits.start] = b'/';
+        bytes[digits.start + 1..digits.end].fill(b'L');
+    }
+}
+
+/// `endstream` at `at`, after an optional end of line: where the keyword starts.
+fn endstream_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let start = at.checked_add(eol_len(bytes, at))?;
+    bytes
+        .get(start..)?
+        .starts_with(b"endstream")
+        .then_some(start)
+}
+
+/// Length of the end-of-line marker at `at` (CR LF, LF, CR or none).
+fn eol_len(bytes: &[u8], at: usize) -> usize {
+    match (bytes.get(at), bytes.get(at + 1)) {
+        (Some(b'\r'), Some(b'\n')) => 2,
+        (Some(b'\n' | b'\r'), _) => 1,
+        _ => 0,
+    }
+}
+
+fn skip_white(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| !is_white(b)))
+        .map_or(bytes.len(), |p| p + from)
+}
+
+fn digits_end(bytes: &[u8], from: usize) -> usize {
+    bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|b| !b.is_ascii_digit()))
+        .map_or(bytes.len(), |p| p + from)
 }
 
 /// True if some operation of the content stream `content` has more than `limit` operand tokens (array and

@@ -694,3 +694,6 @@ fn a_page_tree_only_lopdf_repair_finds_is_still_read() {
         "Hello World\nSecond line\nKern gapged\ncafé\nquote line\nPage two"
     );
 }
+
+#[path = "pdf_scan_tests.rs"]
+mod scan;

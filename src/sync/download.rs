@@ -3,8 +3,9 @@
 //! - **pipeline mode** (`_attachment` for the ingest pipeline): each chunk is base64-encoded straight into the
 //!   operation's buffer ([`AttachmentOp`]), which is the buffer the `_bulk` request later sends; the file itself
 //!   is never held;
-//! - **text mode** (extraction in the service): the bytes are collected once, handed to the extractor, and
-//!   dropped as soon as it returns; the operation carries only the text.
+//! - **text mode** (extraction in the service): the bytes are written as they arrive to an unnamed temporary
+//!   file ([`super::spool`]), which the extractor maps and reads only where it parses; the file is gone
+//!   when the extractor returns, and the operation carries only the text.
 //!
 //! Before a download starts, the engine reserves what it will cost for the listed size ([`expected_bytes`]).
 //! When the answer announces a larger size (listings lie), the reservation is given back and taken again at the
@@ -18,6 +19,7 @@ use tokio::sync::Semaphore;
 
 use super::memory::Reservation;
 use super::queue::{QueueError, QueueSender};
+use super::spool::Collector;
 use crate::es::bulk::{AttachmentOp, BulkOp, EncodedOp};
 use crate::source::{Attachment, Download};
 
@@ -40,9 +42,12 @@ pub(super) struct ContentSettings<'a> {
 }
 
 /// Bytes a document with a file of `file_bytes` costs until it is indexed: in pipeline mode the operation with
-/// the file in base64 (4/3 of it); in text mode the file, as much again for the parser's working memory (the
-/// extraction bench measures 1–2× the file for PDF and Office files) and the text (at most the extractor's text
-/// cap) — plus, in both, the document's other fields and the HTTP client's read buffer while the body streams in.
+/// the file in base64 (4/3 of it); in text mode, where the file waits on disk, what extraction may bring into
+/// memory — the mapped pages the parser reads (the whole file at worst), as much again for its working memory
+/// (the extraction bench measures 1–2× the file for PDF and Office files held in memory) and the text (at most
+/// the extractor's text cap) — plus, in both, the document's other fields and the HTTP client's read buffer
+/// while the body streams in. Text mode's figure is an upper bound: a PDF's image data, most of a scan, is never
+/// read.
 pub(super) fn expected_bytes(
     extraction: Extraction,
     id: &str,
@@ -163,31 +168,40 @@ async fn text_op(
 ) -> Read {
     let filename = std::mem::take(&mut attachment.filename);
     let cap = usize::try_from(settings.max_bytes).unwrap_or(usize::MAX);
-    let mut bytes = Vec::with_capacity(attachment.size.map_or(0, |s| s.min(cap as u64) as usize));
+    let mut collector = Collector::new(attachment.size.map_or(0, |s| s.min(cap as u64) as usize));
     while let Some(chunk) = attachment.body.next().await {
         match chunk {
-            Ok(chunk) if bytes.len() + chunk.len() > cap => return Read::TooLarge(filename),
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Ok(chunk) if collector.len() + chunk.len() as u64 > settings.max_bytes => {
+                return Read::TooLarge(filename)
+            }
+            Ok(chunk) => {
+                if let Err(e) = collector.push(&chunk).await {
+                    return Read::Failed(format!("writing the download to disk failed: {e}"));
+                }
+            }
             Err(e) => return Read::Failed(e.to_string()),
         }
     }
-    tracing::debug!(%id, %filename, size = bytes.len(), "Downloaded content");
+    tracing::debug!(%id, %filename, size = collector.len(), "Downloaded content");
+    let input = match collector.finish().await {
+        Ok(input) => input,
+        Err(e) => return Read::Failed(format!("writing the download to disk failed: {e}")),
+    };
     let extraction = crate::extract::Settings {
         max_input_bytes: cap,
         reduce_whitespace,
         ..Default::default()
     };
     // Waits for an extraction slot while holding the download slot (so downloads do not run ahead of extraction
-    // and pile files up); `hard_limit` frees both even if the parser is stuck. The bytes move into the
-    // extraction and are dropped when it returns.
-    match crate::extract::extract_blocking(
-        settings.extractions,
-        filename.clone(),
-        bytes,
-        extraction,
-    )
-    .await
-    {
+    // and pile files up); `hard_limit` frees both even if the parser is stuck. The spool file moves into the
+    // extraction; it and its mapping are gone when the extraction returns.
+    let hard_limit = extraction.hard_limit;
+    let name = filename.clone();
+    let extracted = crate::extract::run_bounded(settings.extractions, hard_limit, move || {
+        input.with_bytes(|bytes| crate::extract::extract_in_place(&name, bytes, &extraction))?
+    })
+    .await;
+    match extracted {
         Ok(extracted) => {
             for note in &extracted.notes {
                 tracing::debug!(%id, %filename, "Extraction: {note}");

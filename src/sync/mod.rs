@@ -14,6 +14,7 @@ pub mod queue;
 pub mod rules;
 pub mod runner;
 pub mod sink;
+pub mod spool;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
